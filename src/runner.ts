@@ -52,11 +52,14 @@ export function runPipeline<T>(pipeline: Observable<T>, options: RunOptions<T> =
       decided = true;
       signal?.removeEventListener('abort', onAbort);
       subscription?.unsubscribe();
-      // Writers torn down by the unsubscribe above finish their files before the promise settles.
-      void whenFinalized().then(() => {
-        if (outcome.ok) resolve({ values, lastValue, elapsedMs: performance.now() - startedAt });
-        else reject(outcome.error);
-      });
+      // Writers torn down by the unsubscribe above, or by RxJS right after this notification
+      // returns, finish their files before the promise settles; the microtask lets those teardowns run.
+      void Promise.resolve()
+        .then(whenFinalized)
+        .then(() => {
+          if (outcome.ok) resolve({ values, lastValue, elapsedMs: performance.now() - startedAt });
+          else reject(outcome.error);
+        });
     };
 
     const onAbort = (): void => {
