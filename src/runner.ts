@@ -45,13 +45,14 @@ export function runPipeline<T>(pipeline: Observable<T>, options: RunOptions<T> =
     let lastValue: T | undefined;
     // Set once the outcome is decided; later notifications are ignored.
     let decided = false;
-    let subscription: Subscription | undefined;
+    // Filled in after subscribe() returns; a pipeline may settle synchronously before that.
+    const active: { subscription?: Subscription } = {};
 
     const settle = (outcome: { ok: true } | { ok: false; error: unknown }): void => {
       if (decided) return;
       decided = true;
       signal?.removeEventListener('abort', onAbort);
-      subscription?.unsubscribe();
+      active.subscription?.unsubscribe();
       // Writers torn down by the unsubscribe above, or by RxJS right after this notification
       // returns, finish their files before the promise settles; the microtask lets those teardowns run.
       void Promise.resolve()
@@ -78,7 +79,7 @@ export function runPipeline<T>(pipeline: Observable<T>, options: RunOptions<T> =
     }
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    subscription = pipeline.subscribe({
+    const subscription = pipeline.subscribe({
       next: (value) => {
         if (decided) return;
         values += 1;
@@ -94,6 +95,7 @@ export function runPipeline<T>(pipeline: Observable<T>, options: RunOptions<T> =
       error: (error: unknown) => settle({ ok: false, error }),
       complete: () => settle({ ok: true }),
     });
+    active.subscription = subscription;
     // A pipeline that completed or failed synchronously settled before `subscription` was assigned.
     if (decided) subscription.unsubscribe();
   });
