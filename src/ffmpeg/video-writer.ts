@@ -15,6 +15,7 @@ import { ensureBinary } from './binaries.js';
 import { buildEncoderArgs, type ContainerSpec, type RateMode, type X264Preset } from './encoder-args.js';
 import { rawVideoBlockHeader, rawVideoStreamHeader } from './frame-muxer.js';
 import { hasExited, spawnTracked, terminate } from './process.js';
+import { trackFinalization, whenFinalized } from '../finalizers.js';
 
 /** Settings of one {@link VideoWriter}, already validated and resolved. */
 export interface VideoWriterSettings {
@@ -75,27 +76,14 @@ const KILL_GRACE_MS = 2000;
 /** Error codes of stdin writes after ffmpeg has closed its end; the exit status reports the cause. */
 const CLOSED_PIPE_CODES = new Set(['EPIPE', 'ERR_STREAM_DESTROYED', 'ECONNRESET']);
 
-/** Finalisations still running, from every writer in this process. */
-const inFlight = new Set<Promise<void>>();
-
 /**
  * Resolves once every writer has finished closing: ffmpeg has exited and the file is renamed or
  * removed. Writers that start closing while this waits are waited for too. Never rejects; failures
- * of writers closed by unsubscribing are reported through their logger.
+ * of writers closed by unsubscribing are reported through their logger. `runPipeline` waits for
+ * the same registry, which JSON Lines writers also use.
  */
-export async function pendingWriters(): Promise<void> {
-  while (inFlight.size > 0) {
-    await Promise.allSettled([...inFlight]);
-  }
-}
-
-function track(work: Promise<unknown>): void {
-  const settled = work.then(
-    () => undefined,
-    () => undefined,
-  );
-  inFlight.add(settled);
-  void settled.then(() => inFlight.delete(settled));
+export function pendingWriters(): Promise<void> {
+  return whenFinalized();
 }
 
 /**
@@ -215,7 +203,7 @@ export class VideoWriter {
     if (this.closing) return this.closing;
     this.closeMode = mode;
     this.closing = this.runClose();
-    track(this.closing);
+    trackFinalization(this.closing);
     return this.closing;
   }
 
@@ -453,7 +441,7 @@ export class VideoWriter {
       if (child && !hasExited(child)) await terminate(child, KILL_GRACE_MS);
       await rm(this.tempPath, { force: true });
     })();
-    track(this.cleanup);
+    trackFinalization(this.cleanup);
     if (!child) this.resolveFinished({ code: null, signal: null });
     if (!this.closeMode) this.onFailure?.(error);
   }
