@@ -1,0 +1,199 @@
+/**
+ * Turns RGB24 pixels into a model input tensor in one pass: bilinear resize into the target
+ * rectangle, border padding, channel order, layout, dtype and normalisation, as a model adapter
+ * declares them in its {@link InputPreprocessing}.
+ */
+import type { BoxXYXY, RgbImage } from '../src/types.js';
+import { computeLetterbox, toSourceBox, type LetterboxParams } from './letterbox.js';
+
+/** Input preparation that a model family expects. */
+export interface InputPreprocessing {
+  /**
+   * `letterbox`: scale by one factor to fit, centre, pad the borders with `padValue` (aspect ratio
+   * kept). `stretch`: resize to the full input size (aspect ratio not kept).
+   */
+  readonly resize: 'letterbox' | 'stretch';
+  /** Value of the letterbox borders before normalisation, 0..255 (Ultralytics: 114). */
+  readonly padValue: number;
+  /** Channel order of the tensor. */
+  readonly channelOrder: 'rgb' | 'bgr';
+  /** `nchw`: planes `[1, 3, H, W]`. `nhwc`: interleaved `[1, H, W, 3]`. */
+  readonly layout: 'nchw' | 'nhwc';
+  /** Element type of the tensor. `uint8` writes the resized 0..255 values and ignores `scale`, `mean` and `std`. */
+  readonly dtype: 'float32' | 'uint8';
+  /** Float tensors hold `(pixel * scale - mean[c]) / std[c]`, with `c` the tensor channel (after `channelOrder`). */
+  readonly scale: number;
+  /** Per-channel mean subtracted after scaling, in tensor channel order. */
+  readonly mean: readonly [number, number, number];
+  /** Per-channel divisor applied after the mean, in tensor channel order. */
+  readonly std: readonly [number, number, number];
+}
+
+/** Ultralytics YOLO input: letterbox padded with 114, RGB, NCHW float32 in 0..1. */
+export const ULTRALYTICS_PREPROCESSING: InputPreprocessing = Object.freeze<InputPreprocessing>({
+  resize: 'letterbox',
+  padValue: 114,
+  channelOrder: 'rgb',
+  layout: 'nchw',
+  dtype: 'float32',
+  scale: 1 / 255,
+  mean: [0, 0, 0],
+  std: [1, 1, 1],
+});
+
+/**
+ * Where the image landed in the tensor and how to map model-input pixels back to source pixels.
+ * For `letterbox`, `letterbox` contains the parameters of both directions.
+ */
+export interface InputPlacement {
+  readonly letterbox?: LetterboxParams;
+  /** Model-input pixels per source pixel along x. */
+  readonly scaleX: number;
+  /** Model-input pixels per source pixel along y. */
+  readonly scaleY: number;
+  readonly padX: number;
+  readonly padY: number;
+  readonly newWidth: number;
+  readonly newHeight: number;
+}
+
+/** A model input tensor and the placement of the image in it. */
+export interface PreparedInput {
+  readonly data: Float32Array | Uint8Array;
+  /** Tensor shape, `[1, 3, H, W]` or `[1, H, W, 3]`. */
+  readonly dims: readonly number[];
+  readonly placement: InputPlacement;
+}
+
+/** Computes where an image of the given size lands in a `targetWidth` x `targetHeight` input. */
+export function computePlacement(
+  spec: InputPreprocessing,
+  sourceWidth: number,
+  sourceHeight: number,
+  targetWidth: number,
+  targetHeight: number,
+): InputPlacement {
+  if (spec.resize === 'stretch') {
+    return {
+      scaleX: targetWidth / sourceWidth,
+      scaleY: targetHeight / sourceHeight,
+      padX: 0,
+      padY: 0,
+      newWidth: targetWidth,
+      newHeight: targetHeight,
+    };
+  }
+  const letterbox = computeLetterbox(sourceWidth, sourceHeight, targetWidth, targetHeight);
+  return { letterbox, scaleX: letterbox.scale, scaleY: letterbox.scale, ...letterbox };
+}
+
+/** Maps a box from model-input pixels to source pixels, without clipping. */
+export function placementToSourceBox(placement: InputPlacement, box: BoxXYXY): BoxXYXY {
+  if (placement.letterbox) return toSourceBox(placement.letterbox, box);
+  const { scaleX, scaleY, padX, padY } = placement;
+  return [(box[0] - padX) / scaleX, (box[1] - padY) / scaleY, (box[2] - padX) / scaleX, (box[3] - padY) / scaleY];
+}
+
+/**
+ * Builds the input tensor of one image for a `targetWidth` x `targetHeight` model input.
+ * The resize is bilinear with pixel centres aligned (as OpenCV's `INTER_LINEAR`), and each
+ * resized value is rounded to an integer 0..255 before normalisation, as OpenCV does for 8-bit images.
+ *
+ * @example
+ * const input = prepareInput(image, 640, 640, ULTRALYTICS_PREPROCESSING);
+ * new ort.Tensor('float32', input.data, input.dims);
+ */
+export function prepareInput(image: RgbImage, targetWidth: number, targetHeight: number, spec: InputPreprocessing): PreparedInput {
+  const placement = computePlacement(spec, image.width, image.height, targetWidth, targetHeight);
+  const planeSize = targetWidth * targetHeight;
+  const data = spec.dtype === 'uint8' ? new Uint8Array(planeSize * 3) : new Float32Array(planeSize * 3);
+  const dims = spec.layout === 'nchw' ? [1, 3, targetHeight, targetWidth] : [1, targetHeight, targetWidth, 3];
+
+  // Lookup from a 0..255 value to the tensor value, per tensor channel.
+  const lookup = buildValueLookup(spec);
+  fillPadding(data, spec, planeSize, lookup);
+
+  // For tensor channel c, the source byte offset within a pixel.
+  const sourceChannel = spec.channelOrder === 'rgb' ? [0, 1, 2] : [2, 1, 0];
+  const columns = interpolationTable(image.width, placement.newWidth);
+  const rows = interpolationTable(image.height, placement.newHeight);
+  const pixels = image.data;
+  const rowBytes = image.width * 3;
+  const resized = new Float64Array(3);
+
+  for (let y = 0; y < placement.newHeight; y += 1) {
+    const top = (rows.first[y] as number) * rowBytes;
+    const bottom = (rows.second[y] as number) * rowBytes;
+    const fy = rows.weight[y] as number;
+    const outY = y + placement.padY;
+
+    for (let x = 0; x < placement.newWidth; x += 1) {
+      const left = (columns.first[x] as number) * 3;
+      const right = (columns.second[x] as number) * 3;
+      const fx = columns.weight[x] as number;
+      for (let c = 0; c < 3; c += 1) {
+        const upper = (pixels[top + left + c] as number) * (1 - fx) + (pixels[top + right + c] as number) * fx;
+        const lower = (pixels[bottom + left + c] as number) * (1 - fx) + (pixels[bottom + right + c] as number) * fx;
+        resized[c] = Math.round(upper * (1 - fy) + lower * fy);
+      }
+
+      const outX = x + placement.padX;
+      for (let c = 0; c < 3; c += 1) {
+        const value = (lookup[c] as Float32Array)[resized[sourceChannel[c] as number] as number] as number;
+        const index = spec.layout === 'nchw' ? c * planeSize + outY * targetWidth + outX : (outY * targetWidth + outX) * 3 + c;
+        data[index] = value;
+      }
+    }
+  }
+
+  return { data, dims, placement };
+}
+
+/** Per tensor channel, the tensor value of each 0..255 pixel value. */
+function buildValueLookup(spec: InputPreprocessing): Float32Array[] {
+  return [0, 1, 2].map((channel) => {
+    const table = new Float32Array(256);
+    for (let value = 0; value < 256; value += 1) {
+      table[value] = spec.dtype === 'uint8' ? value : (value * spec.scale - (spec.mean[channel] as number)) / (spec.std[channel] as number);
+    }
+    return table;
+  });
+}
+
+function fillPadding(data: Float32Array | Uint8Array, spec: InputPreprocessing, planeSize: number, lookup: Float32Array[]): void {
+  const pad = Math.round(spec.padValue);
+  if (spec.layout === 'nchw') {
+    for (let c = 0; c < 3; c += 1) data.fill((lookup[c] as Float32Array)[pad] as number, c * planeSize, (c + 1) * planeSize);
+    return;
+  }
+  for (let i = 0; i < planeSize * 3; i += 1) data[i] = (lookup[i % 3] as Float32Array)[pad] as number;
+}
+
+/**
+ * For each output coordinate, the two source coordinates to blend and the weight of the second,
+ * with pixel centres aligned: `source = (out + 0.5) * sourceSize / outSize - 0.5`, clamped at the edges.
+ */
+function interpolationTable(sourceSize: number, outSize: number): { first: Int32Array; second: Int32Array; weight: Float64Array } {
+  const first = new Int32Array(outSize);
+  const second = new Int32Array(outSize);
+  const weight = new Float64Array(outSize);
+  const ratio = sourceSize / outSize;
+
+  for (let out = 0; out < outSize; out += 1) {
+    const position = (out + 0.5) * ratio - 0.5;
+    let index = Math.floor(position);
+    let fraction = position - index;
+    if (index < 0) {
+      index = 0;
+      fraction = 0;
+    }
+    if (index >= sourceSize - 1) {
+      index = sourceSize - 1;
+      fraction = 0;
+    }
+    first[out] = index;
+    second[out] = Math.min(index + 1, sourceSize - 1);
+    weight[out] = fraction;
+  }
+  return { first, second, weight };
+}
