@@ -1,8 +1,9 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { holdFrame } from '../src/backpressure.js';
 import { resolveClassIds } from '../src/class-names.js';
-import { FramewiseError, invalidArgument, isFramewiseError } from '../src/errors.js';
-import { DEFAULT_DETECTION_SETTINGS, type DetectionSettings, type Detector } from '../src/runtime/types.js';
+import { FramewiseError, isFramewiseError } from '../src/errors.js';
+import { resolveDetectionSettings } from '../src/runtime/detection-settings.js';
+import type { DetectionSettings, Detector } from '../src/runtime/types.js';
 import type { DetectedFrame, Detection, Frame } from '../src/types.js';
 
 /** Options of {@link detect}. Unset fields take the defaults listed on each. */
@@ -21,21 +22,10 @@ export interface DetectOptions {
 }
 
 /** Validates options and turns class names into ids. Throws `INVALID_ARGUMENT`. */
-export function resolveDetectionSettings(detector: Detector, options: DetectOptions = {}): DetectionSettings {
-  const minScore = options.minScore ?? DEFAULT_DETECTION_SETTINGS.minScore;
-  const iouThreshold = options.iouThreshold ?? DEFAULT_DETECTION_SETTINGS.iouThreshold;
-  const maxDetections = options.maxDetections ?? DEFAULT_DETECTION_SETTINGS.maxDetections;
-  if (!Number.isFinite(minScore) || minScore < 0 || minScore > 1) {
-    throw invalidArgument('minScore', minScore, 'a number from 0 to 1');
-  }
-  if (!Number.isFinite(iouThreshold) || iouThreshold < 0 || iouThreshold > 1) {
-    throw invalidArgument('iouThreshold', iouThreshold, 'a number from 0 to 1');
-  }
-  if (!Number.isInteger(maxDetections) || maxDetections < 1) {
-    throw invalidArgument('maxDetections', maxDetections, 'a whole number of at least 1');
-  }
-  const classIds = options.classes ? resolveClassIds(options.classes, detector.info.labels) : undefined;
-  return classIds ? { minScore, iouThreshold, maxDetections, classIds } : { minScore, iouThreshold, maxDetections };
+export function resolveDetectOptions(detector: Detector, options: DetectOptions = {}): DetectionSettings {
+  const { classes, ...numeric } = options;
+  const classIds = classes ? resolveClassIds(classes, detector.info.labels) : undefined;
+  return resolveDetectionSettings(classIds ? { ...numeric, classIds } : numeric);
 }
 
 /** A frame inside `detect`, from arrival until it is emitted. */
@@ -79,7 +69,7 @@ interface PendingFrame {
  * @see writeVideo
  */
 export function detect(detector: Detector, options: DetectOptions = {}): OperatorFunction<Frame, DetectedFrame> {
-  const settings = resolveDetectionSettings(detector, options);
+  const settings = resolveDetectOptions(detector, options);
   const concurrency = Math.max(1, detector.concurrency);
 
   return (source) =>

@@ -1,7 +1,33 @@
+// Core types, errors and logging.
 export * from './types.js';
 export * from './errors.js';
 export * from './logger.js';
 export { FRAME_LEASE, holdFrame, createFlowCounters, type FrameLease, type FlowCounters } from './backpressure.js';
+
+// Sources and ffmpeg.
 export type { FfmpegPaths } from './ffmpeg/binaries.js';
 export { runningChildPids } from './ffmpeg/process.js';
+export { probeVideo, type ProbeVideoOptions, type VideoInfo, type FrameRate } from './ffmpeg/probe.js';
+export { fromVideoFile, DEFAULT_MAX_QUEUED_FRAMES, type VideoFileOptions } from './sources/video-file.js';
+
+// Inference.
 export * from './runtime/types.js';
+export { loadDetector } from './runtime/load-detector.js';
+export { detectImage, type DetectImageOptions } from './runtime/detect-image.js';
+export { resolveDetectionSettings } from './runtime/detection-settings.js';
+export { runningInferenceWorkers } from './runtime/worker-pool.js';
+export { COCO80_LABELS } from '../models/labels.js';
+export type { ModelAdapter, ModelPlan, ModelSignature } from '../models/adapter.js';
+export type { InputPreprocessing } from '../models/preprocess.js';
+
+// Drawing.
+export { bitmapRenderer, type Renderer, type Annotation, type AnnotationStyle } from './render/renderer.js';
+export { CLASS_PALETTE, colorForClass, contrastRatio, textColorFor, type Rgb } from './render/palette.js';
+
+// Running pipelines.
+export { runPipeline, type RunOptions, type RunResult } from './runner.js';
+export { whenFinalized } from './finalizers.js';
+export { resolveClassIds, normalizeClassName } from './class-names.js';
+
+// The operators are also available from 'framewise/operators'.
+export * from '../operators/index.js';

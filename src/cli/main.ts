@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+import { readFileSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { isFramewiseError } from '../errors.js';
+import { formatSummary, runDetectCommand } from './detect-command.js';
+import { UsageError } from './usage-error.js';
+
+const HELP = `Usage: framewise <command> [options]
+
+Commands:
+  detect INPUT --model MODEL   Detect objects in a video or image file.
+
+Options of detect:
+  --model, -m PATH       ONNX detector file (required).
+  --output, -o PATH      Write the annotated video here (.mp4, .avi, .webm, .mkv, .mov).
+  --json PATH            Write one JSON object per frame (JSON Lines).
+  --classes NAMES        Comma-separated class names to keep, for example person,car.
+  --min-score S          Minimum detection score, 0 to 1 (default 0.25).
+  --iou S                IoU threshold of non-maximum suppression, 0 to 1 (default 0.45).
+  --no-progress          Do not draw the progress bar on stderr.
+
+General options:
+  --help, -h             Show this help and exit.
+  --version, -v          Print the version and exit.
+
+INPUT that contains "://" is a URL; anything else is a file path.
+Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+`;
+
+/** Reads the version from the package.json above this file, in the source tree or in dist/. */
+function readVersion(): string {
+  for (const relative of ['../../package.json', '../../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'framewise' && manifest.version) return manifest.version;
+    } catch {
+      // Not at this level of the tree: try the next one.
+    }
+  }
+  return 'unknown';
+}
+
+function parseScore(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new UsageError(`Invalid ${name}: ${JSON.stringify(text)}. Expected a number from 0 to 1.`);
+  }
+  return value;
+}
+
+/** Runs the CLI with `argv` (without node and the script path) and returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        model: { type: 'string', short: 'm' },
+        output: { type: 'string', short: 'o' },
+        json: { type: 'string' },
+        classes: { type: 'string' },
+        'min-score': { type: 'string' },
+        iou: { type: 'string' },
+        'no-progress': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (error) {
+    return usageFailure(error instanceof Error ? error.message : String(error));
+  }
+
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${readVersion()}\n`);
+    return 0;
+  }
+
+  const [command, input, ...extra] = positionals;
+  if (command === undefined) return usageFailure('Missing command.');
+  if (command !== 'detect') return usageFailure(`Unknown command ${JSON.stringify(command)}.`);
+  if (input === undefined) return usageFailure('Missing INPUT: the video or image file to process.');
+  if (extra.length > 0) return usageFailure(`Unexpected arguments: ${extra.join(' ')}.`);
+  if (values.model === undefined) return usageFailure('Missing --model: the ONNX detector file.');
+
+  const controller = new AbortController();
+  // Set by the first signal; a second one exits at once without waiting for outputs.
+  let interruptedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interruptedBy !== undefined) process.exit(exitCodeFor(signal));
+    interruptedBy = signal;
+    process.stderr.write(`\nframewise: ${signal} received, finalising outputs (send it again to quit at once)\n`);
+    controller.abort(new Error(`received ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const options = {
+      input,
+      model: values.model,
+      output: values.output,
+      json: values.json,
+      classes: values.classes?.split(',').map((name) => name.trim()).filter((name) => name !== ''),
+      minScore: parseScore('--min-score', values['min-score']),
+      iouThreshold: parseScore('--iou', values.iou),
+      progress: !values['no-progress'],
+      signal: controller.signal,
+    };
+    const summary = await runDetectCommand(options);
+    process.stdout.write(`${formatSummary(summary, options)}\n`);
+    return 0;
+  } catch (error) {
+    if (interruptedBy !== undefined && isFramewiseError(error, 'ABORTED')) {
+      process.stderr.write('framewise: stopped; outputs were finalised.\n');
+      return exitCodeFor(interruptedBy);
+    }
+    if (error instanceof UsageError) return usageFailure(error.message);
+    if (isFramewiseError(error, 'INVALID_ARGUMENT')) return usageFailure(error.message);
+    const code = isFramewiseError(error) ? ` [${error.code}]` : '';
+    process.stderr.write(`framewise: ${error instanceof Error ? error.message : String(error)}${code}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function usageFailure(message: string): number {
+  process.stderr.write(`framewise: ${message}\nRun "framewise --help" for usage.\n`);
+  return 2;
+}
+
+function exitCodeFor(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? 143 : 130;
+}
+
+// Run only when executed as a program (directly or through npm's bin link), not when imported by tests.
+const invokedPath = process.argv[1];
+if (invokedPath !== undefined && import.meta.url === pathToFileURL(realpathSync(invokedPath)).href) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
