@@ -5,7 +5,6 @@
 export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'FFMPEG_NOT_FOUND'
-  | 'FFMPEG_FAILED'
   | 'INPUT_NOT_FOUND'
   | 'INVALID_INPUT'
   | 'NO_VIDEO_STREAM'

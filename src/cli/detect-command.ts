@@ -39,7 +39,7 @@ export async function runDetectCommand(options: DetectCommandOptions): Promise<D
     );
   }
 
-  const info = await probeVideo(options.input);
+  const info = await probeVideo(options.input, { signal: options.signal });
   const detector = await loadDetector(options.model);
   try {
     const detectionsByClass = new Map<string, number>();
