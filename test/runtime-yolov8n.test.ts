@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COCO80_LABELS } from '../models/labels.js';
 import { runningChildPids } from '../src/ffmpeg/process.js';
+import { detectImage } from '../src/runtime/detect-image.js';
 import { loadDetector } from '../src/runtime/load-detector.js';
 import type { Detector } from '../src/runtime/types.js';
 import type { RgbImage } from '../src/types.js';
@@ -71,6 +72,24 @@ describe.skipIf(!hasAssets)('yolov8n_int8.onnx on coco-1.jpg (needs ../shared/mo
   it('keeps only the requested class ids', async () => {
     const detections = await detector.detect(image, { classIds: [5] });
     expect(detections.map((d) => d.name)).toEqual(['bus']);
+  });
+
+  it('detectImage decodes an image path with ffmpeg', async () => {
+    const detections = await detectImage(detector, COCO_BUS);
+    const bus = detections.find((detection) => detection.name === 'bus');
+    expect(bus?.score).toBeGreaterThanOrEqual(0.85);
+    bus!.box.forEach((value, i) => expect(Math.abs(value - BUS_BOX[i]!)).toBeLessThanOrEqual(6));
+    expect(detections.filter((detection) => detection.name === 'person').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('detectImage rejects a missing path with INPUT_NOT_FOUND', async () => {
+    await expect(detectImage(detector, join(SHARED, 'media', 'images', 'missing.jpg'))).rejects.toMatchObject({
+      code: 'INPUT_NOT_FOUND',
+    });
+  });
+
+  it('detectImage rejects bad settings before decoding', () => {
+    expect(() => detectImage(detector, COCO_BUS, { minScore: 3 })).toThrow(/minScore/);
   });
 
   it('lets the caller overwrite the pixels right after the call', async () => {
