@@ -41,8 +41,8 @@ interface PendingFrame {
 /**
  * Runs an object detector on every frame and emits each frame with its detections, in input order.
  *
- * Inference runs in the detector's worker threads. Up to `detector.concurrency` frames are in
- * flight at once; frames waiting for a worker are held, so a bounded source pauses decoding until
+ * Inference runs in the detector's worker threads, with up to `detector.concurrency` frames in
+ * flight at once. Frames waiting for a worker are held, so a bounded source pauses decoding until
  * the detector has room (see docs/backpressure.md).
  *
  * ```

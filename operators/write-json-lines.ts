@@ -45,7 +45,7 @@ export function toFrameRecord(frame: DetectedFrame): FrameRecord {
  *
  * ```
  * frames:             --a--b--c--|
- * writeJsonLines(p):  --a--b--c--|   (p holds three lines once complete arrives)
+ * writeJsonLines(p):  --a--b--c--|   (p contains three lines once complete arrives)
  * ```
  *
  * @param path Output file, for example `detections.jsonl`.

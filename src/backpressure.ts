@@ -48,7 +48,7 @@ export function createFlowCounters(): FlowCounters {
 }
 
 /**
- * Source side of the protocol: issues leases and tells the source when to pause and resume.
+ * Source side of the protocol: issues leases and reports when the source should pause and resume.
  * `onResume` runs when the queue drops below the bound after a pause.
  */
 export class FlowGate {

@@ -23,7 +23,7 @@ export type ErrorCode =
 export type ErrorContext = Readonly<Record<string, unknown>>;
 
 /**
- * Base class of every error framewise raises. `code` is stable across versions; `context` holds the
+ * Base class of every error framewise raises. `code` is stable across versions; `context` contains the
  * values that caused the error (path, frame index, expected and actual shapes).
  */
 export class FramewiseError extends Error {

@@ -10,7 +10,7 @@ export interface RunOptions<T> {
   readonly onValue?: (value: T) => void;
 }
 
-/** What a finished run reports. */
+/** Outcome of a finished run. */
 export interface RunResult<T> {
   /** Number of values the pipeline emitted. */
   readonly values: number;
@@ -53,8 +53,8 @@ export function runPipeline<T>(pipeline: Observable<T>, options: RunOptions<T> =
       decided = true;
       signal?.removeEventListener('abort', onAbort);
       active.subscription?.unsubscribe();
-      // Writers torn down by the unsubscribe above, or by RxJS right after this notification
-      // returns, finish their files before the promise settles; the microtask lets those teardowns run.
+      // RxJS runs teardowns right after this notification returns. The microtask lets them run, so
+      // writers they close are registered before whenFinalized() waits for them.
       void Promise.resolve()
         .then(whenFinalized)
         .then(() => {
