@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'INFERENCE_FAILED'
   | 'WORKER_FAILED'
   | 'DETECTOR_DISPOSED'
+  | 'DOWNLOAD_FAILED'
+  | 'CHECKSUM_MISMATCH'
   | 'ABORTED';
 
 /** Typed details attached to an error: the offending value, the path, expected versus actual. */
