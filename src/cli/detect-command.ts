@@ -84,7 +84,10 @@ export function formatSummary(summary: DetectSummary, options: Pick<DetectComman
   );
 }
 
-/** Replaces user name and password in a URL with `***`. */
+/**
+ * Replaces user name and password in a URL with `***`. The user info ends at the last `@` before the
+ * path, query or fragment, as Node's `URL` parses it, so a password with a raw `@` is masked whole.
+ */
 function maskUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***:***@');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***:***@');
 }
