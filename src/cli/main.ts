@@ -50,6 +50,16 @@ function parseScore(name: string, text: string | undefined): number | undefined 
   return value;
 }
 
+/** Splits `--classes` into names. An empty list is rejected because it would silently drop every detection. */
+function parseClasses(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (names.length === 0) {
+    throw new UsageError(`Invalid --classes: ${JSON.stringify(text)}. Expected comma-separated class names, for example person,car.`);
+  }
+  return names;
+}
+
 /** Runs the CLI with `argv` (without node and the script path) and returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;
@@ -108,7 +118,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       model: values.model,
       output: values.output,
       json: values.json,
-      classes: values.classes?.split(',').map((name) => name.trim()).filter((name) => name !== ''),
+      classes: parseClasses(values.classes),
       minScore: parseScore('--min-score', values['min-score']),
       iouThreshold: parseScore('--iou', values.iou),
       progress: !values['no-progress'],
