@@ -128,7 +128,7 @@ export function writeVideo<T extends Frame>(path: string, options: WriteVideoOpt
 
   return (source) =>
     new Observable<T>((subscriber) => {
-      const locationError = checkOutputLocation(settings.path);
+      const locationError = checkOutputLocation(settings.path, settings.displayPath);
       if (locationError) {
         subscriber.error(locationError);
         return undefined;
@@ -258,12 +258,14 @@ function resolveSettings(path: string, options: WriteVideoOptions): VideoWriterS
   const binaries = resolveFfmpegPaths(options);
   return {
     path: resolve(path),
+    displayPath: path,
     container,
     frameRate,
     crf: crf ?? (isVp9 ? 31 : 23),
     preset: preset ?? 'veryfast',
     qscale: qscale ?? 3,
     audioFrom: audioFrom === undefined ? undefined : resolve(audioFrom),
+    displayAudioFrom: audioFrom,
     extraOutputArgs: [...(extraOutputArgs ?? [])],
     ffmpeg: binaries.ffmpeg,
     ffprobe: binaries.ffprobe,
@@ -273,33 +275,41 @@ function resolveSettings(path: string, options: WriteVideoOptions): VideoWriterS
   };
 }
 
-/** Returns an `OUTPUT_FAILED` error when the output directory is missing or the path is a directory. */
-function checkOutputLocation(path: string): FramewiseError | undefined {
+/**
+ * Returns an `OUTPUT_FAILED` error when the output directory is missing or the path is a directory.
+ * Messages quote `displayPath`, the path as the caller gave it; the context also contains the absolute path.
+ */
+function checkOutputLocation(path: string, displayPath: string): FramewiseError | undefined {
   const directory = dirname(path);
+  const quoted = JSON.stringify(displayPath);
   try {
     if (!statSync(directory).isDirectory()) {
-      return new FramewiseError('OUTPUT_FAILED', `Cannot write ${JSON.stringify(path)}: ${JSON.stringify(directory)} is not a directory.`, {
-        path,
+      return new FramewiseError('OUTPUT_FAILED', `Cannot write ${quoted}: ${JSON.stringify(directory)} is not a directory.`, {
+        path: displayPath,
+        absolutePath: path,
         directory,
       });
     }
   } catch (error) {
     return new FramewiseError(
       'OUTPUT_FAILED',
-      `Cannot write ${JSON.stringify(path)}: the directory ${JSON.stringify(directory)} does not exist or cannot be read ` +
+      `Cannot write ${quoted}: the directory ${JSON.stringify(directory)} does not exist or cannot be read ` +
         `(${(error as Error).message}). Create it before writing.`,
-      { path, directory },
+      { path: displayPath, absolutePath: path, directory },
       { cause: error },
     );
   }
   try {
     if (statSync(path).isDirectory()) {
-      return new FramewiseError('OUTPUT_FAILED', `Cannot write ${JSON.stringify(path)}: it is a directory. Pass a file path.`, { path });
+      return new FramewiseError('OUTPUT_FAILED', `Cannot write ${quoted}: it is a directory. Pass a file path.`, {
+        path: displayPath,
+        absolutePath: path,
+      });
     }
   } catch (error) {
     // A missing output file is the usual case: it is created when the first frames are encoded.
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      return new FramewiseError('OUTPUT_FAILED', `Cannot write ${JSON.stringify(path)}: ${(error as Error).message}.`, { path }, {
+      return new FramewiseError('OUTPUT_FAILED', `Cannot write ${quoted}: ${(error as Error).message}.`, { path: displayPath, absolutePath: path }, {
         cause: error,
       });
     }

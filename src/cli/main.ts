@@ -3,6 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isFramewiseError } from '../errors.js';
+import { killRunningChildren } from '../ffmpeg/process.js';
 import { formatSummary, runDetectCommand } from './detect-command.js';
 import { UsageError } from './usage-error.js';
 
@@ -104,7 +105,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   // Set by the first signal; a second one exits at once without waiting for outputs.
   let interruptedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (interruptedBy !== undefined) process.exit(exitCodeFor(signal));
+    if (interruptedBy !== undefined) {
+      // ffmpeg children run in their own process groups, so the terminal's signal did not reach them.
+      killRunningChildren('SIGKILL');
+      process.exit(exitCodeFor(signal));
+    }
     interruptedBy = signal;
     process.stderr.write(`\nframewise: ${signal} received, finalising outputs (send it again to quit at once)\n`);
     controller.abort(new Error(`received ${signal}`));

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { FramewiseError } from '../errors.js';
+import { spawnTracked } from './process.js';
 
 /** Where to find the ffmpeg programs. */
 export interface FfmpegPaths {
@@ -47,10 +47,10 @@ export function ensureBinary(binary: string): Promise<string> {
 
 function runVersion(binary: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['-version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawnTracked(binary, ['-version'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let output = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => (output += chunk));
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => (output += chunk));
     child.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         new FramewiseError('FFMPEG_NOT_FOUND', `Cannot run ${JSON.stringify(binary)}: ${error.message}. ${INSTALL_HINT}`, {

@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { FramewiseError, invalidArgument } from '../errors.js';
 import { ensureBinary, resolveFfmpegPaths, type FfmpegPaths } from './binaries.js';
-import { spawnTracked } from './process.js';
+import { resolveVideoInput, type ResolvedInput, type VideoInput } from './input.js';
+import { spawnTracked, terminate } from './process.js';
 
 /** A frame rate as the exact fraction `num / den` frames per second, for example `{ num: 30000, den: 1001 }`. */
 export interface FrameRate {
@@ -31,6 +32,12 @@ export interface VideoInfo {
   readonly fps: number | undefined;
   /** Duration in milliseconds, from the video stream or else the container. Undefined when unknown. */
   readonly durationMs: number | undefined;
+  /**
+   * False when the container stores no timestamps (raw MJPEG, multipart JPEG): ffmpeg then invents
+   * 25 fps timestamps, which `fromVideoFile` replaces by its `frameRate` option or its default.
+   * True for every other video and for still images.
+   */
+  readonly hasTimestamps: boolean;
   /** Number of frames the container declares (`nb_frames`), 1 for still images, else undefined. */
   readonly frameCount: number | undefined;
   /** True when the file also has an audio stream. */
@@ -49,9 +56,21 @@ export interface VideoInfo {
 
 /** Options of {@link probeVideo}. */
 export interface ProbeVideoOptions extends FfmpegPaths {
-  /** Aborting stops ffprobe and rejects the promise with `ABORTED`. */
+  /**
+   * Aborting stops ffprobe (SIGTERM, then SIGKILL after 2 s) and rejects the promise with
+   * `ABORTED` once ffprobe has exited.
+   */
   readonly signal?: AbortSignal;
+  /**
+   * For URL inputs: how long a network read or connection may stall before ffmpeg gives up, in
+   * milliseconds (ffmpeg's `rw_timeout`). Default 30 000. Raising it tolerates slower servers;
+   * lowering it reports a dead server sooner. Ignored for files.
+   */
+  readonly networkTimeoutMs?: number;
 }
+
+/** Default of {@link ProbeVideoOptions.networkTimeoutMs}. */
+export const DEFAULT_NETWORK_TIMEOUT_MS = 30_000;
 
 /** Container formats (ffprobe's `format_name`) that hold a single image. */
 const IMAGE_PIPE_FORMAT = /^(?:image2|(?!gif_)[a-z0-9]+_pipe)$/;
@@ -62,14 +81,22 @@ const UNTIMED_FORMATS = new Set(['mjpeg', 'mpjpeg']);
 /** Codecs that store one picture per frame; a single frame of them without a duration is an image. */
 const IMAGE_CODECS = new Set(['mjpeg', 'png', 'bmp', 'webp', 'tiff']);
 
+/**
+ * Time between SIGTERM and SIGKILL when an aborted ffprobe is stopped. ffprobe has nothing to save,
+ * and a blocking network read can delay its reaction to SIGTERM.
+ */
+const PROBE_KILL_GRACE_MS = 1000;
+
 /** How much of ffprobe's stderr an error message quotes. */
 const MAX_ERROR_CHARS = 2000;
 
 /**
- * Reads the size, frame rate, duration and other facts of a video or image file with ffprobe.
+ * Reads the size, frame rate, duration and other facts of a video or image with ffprobe.
  *
- * The path is handed to ffprobe as `file:` plus the absolute path, so names that start with `-` or
- * contain `:` are read as files, never as options or protocols.
+ * A string is always a local file: it is handed to ffprobe as `file:` plus the absolute path, so
+ * names that start with `-` or contain `:` or `%` are read as files, never as options, protocols or
+ * patterns. Pass a `URL` object to read over HTTP or HTTPS; its credentials and query values never
+ * appear in messages.
  *
  * @example
  * ```ts
@@ -79,29 +106,46 @@ const MAX_ERROR_CHARS = 2000;
  * console.log(`${info.width}x${info.height} at ${info.fps ?? 'unknown'} fps`);
  * ```
  *
- * @param path Path of the file, relative to the working directory or absolute.
- * @param options ffprobe location and an abort signal.
+ * @param input Path of the file (relative to the working directory or absolute), or a URL object.
+ * @param options ffprobe location, an abort signal and the network timeout.
  * @returns The facts about the first video stream that is not a cover image.
- * @throws {FramewiseError} (as a rejection) `INVALID_ARGUMENT` for an empty path; `INPUT_NOT_FOUND`
- *   when the file does not exist; `FFMPEG_NOT_FOUND` when ffprobe cannot be run; `INVALID_INPUT` when
- *   the path is not a readable file or ffprobe cannot read it (the message quotes ffprobe);
- *   `NO_VIDEO_STREAM` when the file has no video stream; `ABORTED` when `signal` aborts.
+ * @throws {FramewiseError} (as a rejection) `INVALID_ARGUMENT` for an empty path, an unsupported
+ *   URL protocol or an invalid option; `INPUT_NOT_FOUND` when the file does not exist;
+ *   `FFMPEG_NOT_FOUND` when ffprobe cannot be run; `INVALID_INPUT` when the path is not a readable
+ *   file or ffprobe cannot read it, for example a damaged or truncated file (the message quotes
+ *   ffprobe); `NO_VIDEO_STREAM` when the input has no video stream; `ABORTED` when `signal` aborts.
  * @see fromVideoFile
  */
-export async function probeVideo(path: string, options: ProbeVideoOptions = {}): Promise<VideoInfo> {
-  if (typeof path !== 'string' || path.length === 0) {
-    throw invalidArgument('path', path, 'a non-empty file path');
-  }
+export async function probeVideo(input: VideoInput, options: ProbeVideoOptions = {}): Promise<VideoInfo> {
+  const resolved = resolveVideoInput(input, 'input');
+  const networkTimeoutMs = checkNetworkTimeout(options.networkTimeoutMs);
   const { signal } = options;
-  throwIfAborted(signal, path);
+  throwIfAborted(signal, resolved.display);
 
-  await checkInputFile(path);
+  if (resolved.path !== undefined) await checkInputFile(resolved.path);
   const { ffprobe } = resolveFfmpegPaths(options);
   await ensureBinary(ffprobe);
-  throwIfAborted(signal, path);
+  throwIfAborted(signal, resolved.display);
 
-  const output = await runFfprobe(ffprobe, path, signal);
-  return videoInfoFromProbe(output, path);
+  const output = await runFfprobe(ffprobe, resolved, networkTimeoutMs, signal);
+  return videoInfoFromProbe(output, resolved.display);
+}
+
+/**
+ * Returns the network timeout in milliseconds, the default when undefined.
+ * @throws FramewiseError `INVALID_ARGUMENT` unless it is a positive integer.
+ */
+export function checkNetworkTimeout(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_NETWORK_TIMEOUT_MS;
+  if (!(Number.isSafeInteger(value) && value > 0)) {
+    throw invalidArgument('networkTimeoutMs', value, 'a positive integer number of milliseconds');
+  }
+  return value;
+}
+
+/** Input options that make ffmpeg and ffprobe give up on a stalled network read. Empty for files. */
+export function networkInputOptions(input: ResolvedInput, networkTimeoutMs: number): string[] {
+  return input.kind === 'url' ? ['-rw_timeout', String(networkTimeoutMs * 1000)] : [];
 }
 
 /**
@@ -143,22 +187,29 @@ export function fileInputArgument(path: string): string {
   return `file:${resolvePath(path)}`;
 }
 
-function throwIfAborted(signal: AbortSignal | undefined, path: string): void {
-  if (signal?.aborted) {
-    throw new FramewiseError('ABORTED', `Probing ${JSON.stringify(path)} was aborted.`, { path }, { cause: signal.reason });
-  }
+function throwIfAborted(signal: AbortSignal | undefined, display: string): void {
+  if (signal?.aborted) throw abortedError(display, signal.reason);
 }
 
-function runFfprobe(ffprobe: string, path: string, signal: AbortSignal | undefined): Promise<unknown> {
+function abortedError(display: string, reason: unknown): FramewiseError {
+  return new FramewiseError('ABORTED', `Probing ${JSON.stringify(display)} was aborted.`, { path: display }, { cause: reason });
+}
+
+function runFfprobe(ffprobe: string, input: ResolvedInput, networkTimeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+  const display = input.display;
   // `-pattern_type none` stops the image2 demuxer from reading `%d` in a file name as a sequence.
   // ffprobe 5.1 accepts it for every input; ffmpeg rejects it unless the input is image2.
   const args = [
     '-v', 'error', '-pattern_type', 'none',
+    ...networkInputOptions(input, networkTimeoutMs),
     '-print_format', 'json', '-show_streams', '-show_format',
-    fileInputArgument(path),
+    input.argument,
   ];
   return new Promise((resolve, reject) => {
-    const child = spawnTracked(ffprobe, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
+    const child = spawnTracked(ffprobe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The promise settles on 'close', after ffprobe has exited, so an aborted probe leaves no process.
+    const onAbort = (): void => void terminate(child, PROBE_KILL_GRACE_MS);
+    signal?.addEventListener('abort', onAbort, { once: true });
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8');
@@ -167,10 +218,7 @@ function runFfprobe(ffprobe: string, path: string, signal: AbortSignal | undefin
     child.stderr?.on('data', (chunk: string) => (stderr += chunk));
 
     child.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.name === 'AbortError') {
-        reject(new FramewiseError('ABORTED', `Probing ${JSON.stringify(path)} was aborted.`, { path }, { cause: error }));
-        return;
-      }
+      signal?.removeEventListener('abort', onAbort);
       reject(
         new FramewiseError('FFMPEG_NOT_FOUND', `Cannot run ffprobe ${JSON.stringify(ffprobe)}: ${error.message}.`, {
           path: ffprobe,
@@ -180,18 +228,20 @@ function runFfprobe(ffprobe: string, path: string, signal: AbortSignal | undefin
     });
 
     child.once('close', (code, exitSignal) => {
+      signal?.removeEventListener('abort', onAbort);
       // An abort that came after ffprobe exited still wins: the caller no longer wants the result.
       if (signal?.aborted) {
-        reject(new FramewiseError('ABORTED', `Probing ${JSON.stringify(path)} was aborted.`, { path }, { cause: signal.reason }));
+        reject(abortedError(display, signal.reason));
         return;
       }
+      const message = input.redact(stderr.trim());
       if (code !== 0) {
-        const reason = stderr.trim().slice(-MAX_ERROR_CHARS) || (exitSignal ? `killed by ${exitSignal}` : `exit code ${code}`);
+        const reason = message.slice(-MAX_ERROR_CHARS) || (exitSignal ? `killed by ${exitSignal}` : `exit code ${code}`);
         reject(
           new FramewiseError(
             'INVALID_INPUT',
-            `ffprobe cannot read ${JSON.stringify(path)}: ${reason}. Check that it is a video or image file ffmpeg can decode.`,
-            { path, exitCode: code, signal: exitSignal, stderr: stderr.trim() },
+            `ffprobe cannot read ${JSON.stringify(display)}: ${reason}. Check that it is a video or image ffmpeg can decode and that it is complete.`,
+            { path: display, exitCode: code, signal: exitSignal, stderr: message },
           ),
         );
         return;
@@ -200,8 +250,8 @@ function runFfprobe(ffprobe: string, path: string, signal: AbortSignal | undefin
         resolve(JSON.parse(stdout) as unknown);
       } catch (error) {
         reject(
-          new FramewiseError('INVALID_INPUT', `ffprobe printed invalid JSON for ${JSON.stringify(path)}: ${(error as Error).message}.`, {
-            path,
+          new FramewiseError('INVALID_INPUT', `ffprobe printed invalid JSON for ${JSON.stringify(display)}: ${(error as Error).message}.`, {
+            path: display,
           }, { cause: error }),
         );
       }
@@ -267,7 +317,8 @@ export function videoInfoFromProbe(output: unknown, path: string): VideoInfo {
   const declaredFrames = parsePositiveInteger(video.nb_frames);
   const isStillImage =
     IMAGE_PIPE_FORMAT.test(formatName) || (IMAGE_CODECS.has(codec) && declaredFrames === 1 && durationMs === undefined);
-  const frameRate = isStillImage || UNTIMED_FORMATS.has(formatName) ? undefined : parseRational(video.avg_frame_rate);
+  const hasTimestamps = !UNTIMED_FORMATS.has(formatName);
+  const frameRate = isStillImage || !hasTimestamps ? undefined : parseRational(video.avg_frame_rate);
 
   return {
     width: swapsSides ? codedHeight : codedWidth,
@@ -275,7 +326,9 @@ export function videoInfoFromProbe(output: unknown, path: string): VideoInfo {
     rotation,
     frameRate,
     fps: frameRate ? frameRate.num / frameRate.den : undefined,
-    durationMs: isStillImage ? undefined : durationMs,
+    // A duration of an untimed stream would be ffmpeg's estimate from the bit rate.
+    durationMs: isStillImage || !hasTimestamps ? undefined : durationMs,
+    hasTimestamps,
     frameCount: declaredFrames ?? (isStillImage ? 1 : undefined),
     hasAudio: streams.some((stream) => stream.codec_type === 'audio'),
     videoStreamIndex: video.index ?? streams.indexOf(video),

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { trackFinalization } from '../finalizers.js';
 
 /** Children spawned through {@link spawnTracked} that have not exited yet. */
 const running = new Set<ChildProcess>();
@@ -11,9 +12,15 @@ export function runningChildPids(): number[] {
 /**
  * Spawns a child process and tracks it until it exits, so tests and shutdown code can check that
  * nothing is left running. Arguments are passed as an array, never through a shell.
+ *
+ * On POSIX systems the child gets its own process group (`detached: true`, not unref'd), so the
+ * SIGINT a terminal sends to the whole foreground group on Ctrl-C reaches only the Node.js
+ * process. framewise then stops its children itself, in order: an encoder that received the
+ * terminal's SIGINT directly would end its file before the frames already queued for it were
+ * written. Pass `detached: false` in `options` to keep a child in the caller's group.
  */
 export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
-  const child = spawn(command, args, { windowsHide: true, ...options });
+  const child = spawn(command, args, { windowsHide: true, detached: process.platform !== 'win32', ...options });
   running.add(child);
   const forget = (): void => {
     running.delete(child);
@@ -39,10 +46,17 @@ export function waitForExit(child: ChildProcess): Promise<void> {
 
 /**
  * Stops a child: SIGTERM first, then SIGKILL if it is still running after `graceMs`.
- * Resolves once it has exited.
+ * Resolves once it has exited. The stop is registered with the finalisation registry, so
+ * `runPipeline` settles only after the child is gone.
  */
-export async function terminate(child: ChildProcess, graceMs = 2000): Promise<void> {
-  if (hasExited(child)) return;
+export function terminate(child: ChildProcess, graceMs = 2000): Promise<void> {
+  if (hasExited(child)) return Promise.resolve();
+  const stopped = stopChild(child, graceMs);
+  trackFinalization(stopped);
+  return stopped;
+}
+
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   const exited = waitForExit(child);
   child.kill('SIGTERM');
   const timer = setTimeout(() => {
@@ -51,4 +65,18 @@ export async function terminate(child: ChildProcess, graceMs = 2000): Promise<vo
   timer.unref();
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Sends `signal` (default SIGKILL) to every tracked child that is still running, at once and
+ * without waiting. Meant for a process about to exit without a graceful stop, such as a CLI
+ * receiving its second SIGINT: the children are in their own process groups, so nothing else
+ * stops them. Returns the number of children signalled.
+ */
+export function killRunningChildren(signal: NodeJS.Signals = 'SIGKILL'): number {
+  let signalled = 0;
+  for (const child of running) {
+    if (!hasExited(child) && child.kill(signal)) signalled += 1;
+  }
+  return signalled;
 }

@@ -21,6 +21,8 @@ import { trackFinalization, whenFinalized } from '../finalizers.js';
 export interface VideoWriterSettings {
   /** Absolute path of the finished file. */
   readonly path: string;
+  /** The output path as the caller gave it, quoted in messages. */
+  readonly displayPath: string;
   readonly container: ContainerSpec;
   /** Constant output rate in frames per second; undefined keeps the frames' own timestamps. */
   readonly frameRate?: number;
@@ -29,6 +31,8 @@ export interface VideoWriterSettings {
   readonly qscale: number;
   /** Absolute path of the file whose first audio stream is added. */
   readonly audioFrom?: string;
+  /** `audioFrom` as the caller gave it, quoted in messages. */
+  readonly displayAudioFrom?: string;
   readonly extraOutputArgs: readonly string[];
   /** ffmpeg binary. */
   readonly ffmpeg: string;
@@ -72,6 +76,12 @@ const STDERR_TAIL_CHARS = 4000;
 
 /** Time between SIGTERM and SIGKILL when an aborted ffmpeg makes no progress. */
 const KILL_GRACE_MS = 2000;
+
+/**
+ * Exit status of ffmpeg 5.1 after SIGINT or SIGTERM: it stops reading, flushes the encoder and
+ * writes the file's index before exiting with 255, so the file plays with the frames it received.
+ */
+const SIGNALLED_EXIT_CODE = 255;
 
 /** Error codes of stdin writes after ffmpeg has closed its end; the exit status reports the cause. */
 const CLOSED_PIPE_CODES = new Set(['EPIPE', 'ERR_STREAM_DESTROYED', 'ECONNRESET']);
@@ -149,7 +159,7 @@ export class VideoWriter {
   prepare(): void {
     if (this.ready) return;
     this.ready = this.checkPrerequisites();
-    this.ready.catch((error: unknown) => this.fail(asFramewiseError(error, 'ENCODE_FAILED', this.settings.path)));
+    this.ready.catch((error: unknown) => this.fail(asFramewiseError(error, 'ENCODE_FAILED', this.settings.displayPath)));
   }
 
   /**
@@ -227,7 +237,8 @@ export class VideoWriter {
     if (this.failure) throw this.failure;
     this.phase = 'closed';
 
-    if (status.code !== 0) {
+    // 255 after closing began: ffmpeg was stopped by a signal and finished the file (see onClose).
+    if (status.code !== 0 && status.code !== SIGNALLED_EXIT_CODE) {
       const error = this.encodeFailed(
         `ffmpeg exited with ${status.signal ? `signal ${status.signal}` : `code ${status.code}`} while writing`,
       );
@@ -251,7 +262,7 @@ export class VideoWriter {
       await rm(this.tempPath, { force: true });
       throw new FramewiseError(
         'OUTPUT_FAILED',
-        `Cannot move the finished video to ${JSON.stringify(path)}: ${(error as Error).message}. ` +
+        `Cannot move the finished video to ${JSON.stringify(this.settings.displayPath)}: ${(error as Error).message}. ` +
           'Check that the path is not a directory and that the directory is writable.',
         { path, tempPath: this.tempPath },
         { cause: error },
@@ -281,7 +292,7 @@ export class VideoWriter {
     if (frame.width !== width || frame.height !== height) {
       throw new FramewiseError(
         'ENCODE_FAILED',
-        `Frame ${frame.index} is ${frame.width}x${frame.height} but ${JSON.stringify(this.settings.path)} was started at ` +
+        `Frame ${frame.index} is ${frame.width}x${frame.height} but ${JSON.stringify(this.settings.displayPath)} was started at ` +
           `${width}x${height}; writeVideo cannot resize yet. Scale frames to one size before writeVideo. ` +
           'The frames before this one are kept in the file.',
         {
@@ -324,7 +335,7 @@ export class VideoWriter {
       prerequisites = await (this.ready as Promise<Prerequisites>);
       await writeFile(this.tempPath, '', { flag: 'wx' });
     } catch (error) {
-      this.fail(asFramewiseError(error, 'OUTPUT_FAILED', settings.path));
+      this.fail(asFramewiseError(error, 'OUTPUT_FAILED', settings.displayPath));
       return;
     }
     if (this.failure) {
@@ -411,13 +422,28 @@ export class VideoWriter {
       );
     } else if (!this.inputEnded && code === 0) {
       // Output options such as -frames:v or -t in extraOutputArgs end the encode early, which is a success.
-      this.inputEnded = true;
-      for (const queued of this.queue) queued.release();
-      this.queue = [];
+      this.endInputEarly();
       this.settings.logger.info('writeVideo: ffmpeg finished before the end of the input; later frames are not written', {
         path: this.settings.path,
         framesWritten: this.framesWritten,
       });
+    } else if (!this.inputEnded && code === SIGNALLED_EXIT_CODE && this.closeMode) {
+      // A signal from outside (a terminal's Ctrl-C, systemd stopping the service) while closing: the
+      // file ffmpeg finished is kept, without the frames it had not read yet.
+      this.endInputEarly();
+      this.settings.logger.warn('writeVideo: ffmpeg was stopped by a signal while closing; the file contains the frames it received', {
+        path: this.settings.path,
+        framesWritten: this.framesWritten,
+      });
+    } else if (!this.inputEnded && code === SIGNALLED_EXIT_CODE) {
+      this.fail(
+        this.encodeFailed(
+          `ffmpeg was stopped by a signal from outside framewise (exit code ${code}) after ${this.framesWritten} frames. ` +
+            'It finished the file with those frames, which is kept at the path unless it is empty',
+          false,
+        ),
+        { keepFile: true },
+      );
     } else if (!this.inputEnded) {
       this.fail(
         this.encodeFailed(`ffmpeg stopped with ${signal ? `signal ${signal}` : `code ${code}`} before the end of the input`),
@@ -426,8 +452,18 @@ export class VideoWriter {
     this.resolveFinished({ code, signal });
   }
 
-  /** Records the first failure, drops queued frames, stops ffmpeg and removes the temporary file. */
-  private fail(error: FramewiseError): void {
+  /** Marks the input as ended because ffmpeg exited by itself, and drops the frames still queued. */
+  private endInputEarly(): void {
+    this.inputEnded = true;
+    for (const queued of this.queue) queued.release();
+    this.queue = [];
+  }
+
+  /**
+   * Records the first failure, drops queued frames, stops ffmpeg and removes the temporary file,
+   * or, with `keepFile`, moves a finished non-empty file to the path.
+   */
+  private fail(error: FramewiseError, options: { keepFile?: boolean } = {}): void {
     if (this.failure) {
       this.settings.logger.debug('writeVideo: further failure after the first', { path: this.settings.path, error });
       return;
@@ -439,6 +475,13 @@ export class VideoWriter {
     const child = this.child;
     this.cleanup = (async () => {
       if (child && !hasExited(child)) await terminate(child, KILL_GRACE_MS);
+      if (options.keepFile) {
+        // publish() removes the file itself when it is empty or cannot be moved.
+        await this.publish().catch((publishError: unknown) => {
+          this.settings.logger.warn('writeVideo: the file ffmpeg finished could not be kept', { path: this.settings.path, error: publishError });
+        });
+        return;
+      }
       await rm(this.tempPath, { force: true });
     })();
     trackFinalization(this.cleanup);
@@ -464,13 +507,13 @@ export class VideoWriter {
     this.watchdog = undefined;
   }
 
-  private encodeFailed(what: string): FramewiseError {
+  private encodeFailed(what: string, fileRemoved = true): FramewiseError {
     const stderr = this.stderrTail.trim();
     return new FramewiseError(
       'ENCODE_FAILED',
-      `Encoding ${JSON.stringify(this.settings.path)} failed: ${what}.` +
+      `Encoding ${JSON.stringify(this.settings.displayPath)} failed: ${what}.` +
         (stderr ? ` ffmpeg reported: ${stderr.split('\n').slice(-5).join(' | ')}` : '') +
-        ' Check extraOutputArgs and the frames; no file was left at the path.',
+        (fileRemoved ? ' Check extraOutputArgs and the frames; no file was left at the path.' : ''),
       { path: this.settings.path, framesWritten: this.framesWritten, stderr },
     );
   }
@@ -481,7 +524,7 @@ export class VideoWriter {
     await ensureBinary(settings.ffmpeg);
     if (settings.audioFrom === undefined) return {};
 
-    const codec = await probeAudioCodec(settings.ffprobe, settings.audioFrom);
+    const codec = await probeAudioCodec(settings.ffprobe, settings.audioFrom, settings.displayAudioFrom ?? settings.audioFrom);
     if (codec === undefined) {
       settings.logger.info('writeVideo: audioFrom has no audio stream; writing video only', {
         path: settings.path,
@@ -495,14 +538,14 @@ export class VideoWriter {
 }
 
 /** Returns the codec name of the first audio stream of a file, or undefined when it has none. */
-async function probeAudioCodec(ffprobe: string, path: string): Promise<string | undefined> {
+async function probeAudioCodec(ffprobe: string, path: string, displayPath: string): Promise<string | undefined> {
   try {
     await stat(path);
   } catch (error) {
     throw new FramewiseError(
       'INPUT_NOT_FOUND',
-      `audioFrom ${JSON.stringify(path)} cannot be read: ${(error as Error).message}. Pass the path of an existing media file.`,
-      { path },
+      `audioFrom ${JSON.stringify(displayPath)} cannot be read: ${(error as Error).message}. Pass the path of an existing media file.`,
+      { path: displayPath },
       { cause: error },
     );
   }
@@ -520,8 +563,8 @@ async function probeAudioCodec(ffprobe: string, path: string): Promise<string | 
   if (code !== 0) {
     throw new FramewiseError(
       'INVALID_INPUT',
-      `ffprobe cannot read audioFrom ${JSON.stringify(path)} (exit code ${code}): ${stderr.trim()}. Pass a media file ffmpeg can open.`,
-      { path, exitCode: code, stderr },
+      `ffprobe cannot read audioFrom ${JSON.stringify(displayPath)} (exit code ${code}): ${stderr.trim()}. Pass a media file ffmpeg can open.`,
+      { path: displayPath, exitCode: code, stderr },
     );
   }
   const codec = stdout.trim().split('\n')[0]?.trim();

@@ -131,6 +131,12 @@ export class LineSplitter {
 export const DECODE_ERROR_LINE = /error while decoding|corrupt|invalid data|concealing|decode_slice_header error/i;
 
 /**
+ * Stderr lines that report a failed network read. ffmpeg 5.1 prints them (for example
+ * `http://host/v.ts: Connection timed out`) and then exits with status 0, as if the input had ended.
+ */
+export const NETWORK_ERROR_LINE = /connection timed out|connection reset|connection refused|network is unreachable|i\/o error|server returned/i;
+
+/**
  * Converts showinfo timestamps into milliseconds after the first frame.
  *
  * It prefers `pts` times the filter's time base, which is exact, over `pts_time`, which ffmpeg

@@ -3,15 +3,16 @@ import { Observable, type Subscriber } from 'rxjs';
 import { createFlowCounters, FlowGate, FRAME_LEASE, type FlowCounters } from '../backpressure.js';
 import { FramewiseError, invalidArgument, isFramewiseError } from '../errors.js';
 import { ensureBinary, resolveFfmpegPaths, type FfmpegPaths } from '../ffmpeg/binaries.js';
-import { fileInputArgument, probeVideo, type VideoInfo } from '../ffmpeg/probe.js';
+import { resolveVideoInput, type ResolvedInput, type VideoInput } from '../ffmpeg/input.js';
+import { checkNetworkTimeout, networkInputOptions, probeVideo, type VideoInfo } from '../ffmpeg/probe.js';
 import { spawnTracked, terminate } from '../ffmpeg/process.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Frame } from '../types.js';
-import { classifyStderrLine, DECODE_ERROR_LINE, FrameClock, LineSplitter, RawFrameSplitter, type ShowinfoFrame } from './frame-reader.js';
+import { classifyStderrLine, DECODE_ERROR_LINE, FrameClock, NETWORK_ERROR_LINE, LineSplitter, RawFrameSplitter, type ShowinfoFrame } from './frame-reader.js';
 
 /** Options of {@link fromVideoFile}. */
 export interface VideoFileOptions extends FfmpegPaths {
-  /** `sourceId` of every frame. Default: the path exactly as given. */
+  /** `sourceId` of every frame. Default: the path exactly as given, or the URL without credentials and query values. */
   readonly sourceId?: string;
   /**
    * Frames the source lets downstream stages hold at once before it stops decoding (integer, at
@@ -27,20 +28,39 @@ export interface VideoFileOptions extends FfmpegPaths {
   /** Receives warnings (damaged input, missing timing) and debug events. Silent by default. */
   readonly logger?: Logger;
   /**
-   * Frames per second used to compute timestamps when the file has no timing (for example raw
-   * MJPEG, for which ffmpeg assumes 25 fps). Ignored, with a debug message, for files with timing.
+   * Frames per second used to compute timestamps when the file stores none (raw MJPEG, multipart
+   * JPEG): frame `n` is then at `n * 1000 / frameRate` ms. Default {@link DEFAULT_UNTIMED_FRAME_RATE}
+   * (25), with a warning. Ignored, with a debug message, for files with timestamps.
    */
   readonly frameRate?: number;
+  /**
+   * For URL inputs: how long a network read or connection may stall before ffmpeg gives up, in
+   * milliseconds. Default 30 000. Raising it tolerates slower servers; lowering it reports a dead
+   * server sooner. Ignored for files.
+   */
+  readonly networkTimeoutMs?: number;
 }
 
 /** Default of {@link VideoFileOptions.maxQueuedFrames}. */
 export const DEFAULT_MAX_QUEUED_FRAMES = 4;
+
+/**
+ * Frames per second assumed for files without timestamps when the `frameRate` option is not set:
+ * 25, the rate ffmpeg and ffprobe 5.1 assume for such files.
+ */
+export const DEFAULT_UNTIMED_FRAME_RATE = 25;
 
 /** Damaged-input lines logged one by one; later ones are only counted and summed up at the end. */
 const MAX_LOGGED_DECODE_ERRORS = 5;
 
 /** Non-showinfo stderr lines kept for the message of a failed decode. */
 const STDERR_TAIL_LINES = 8;
+
+/**
+ * Time between SIGTERM and SIGKILL when a decoder or ffprobe is stopped. A decoder has no output to
+ * save, and ffmpeg 5.1 ignores the first SIGTERM while it waits on a network read, so it is short.
+ */
+const DECODER_KILL_GRACE_MS = 1000;
 
 /** Counters objects in use by a running subscription; two gates sharing one would count each other's frames. */
 const countersInUse = new WeakSet<FlowCounters>();
@@ -50,8 +70,20 @@ const countersInUse = new WeakSet<FlowCounters>();
  *
  * Cold: each subscription probes the file and runs its own ffmpeg. Frames keep the file's own
  * timing, so no frame is duplicated or dropped to reach a constant rate. `timestampMs` is each
- * frame's presentation time minus the first frame's. A still image (PNG, JPEG) is one frame at 0.
- * ffmpeg applies the rotation stored in the file, so frames have the size `probeVideo` reports.
+ * frame's presentation time minus the first frame's, so variable frame rates and gaps survive.
+ * A still image (PNG, JPEG) is one frame at 0. Files without timestamps (raw MJPEG, multipart
+ * JPEG) get `n * 1000 / frameRate` ms, from the `frameRate` option or 25 fps, with a warning.
+ *
+ * Rotation: ffmpeg applies the rotation stored in the file (display matrix or `rotate` tag), so
+ * frames arrive upright, in display orientation, with the size `probeVideo` reports.
+ *
+ * Damaged input: ffmpeg skips what it cannot decode and goes on, so frames after the damage are
+ * still emitted. Each damaged-input report from ffmpeg is logged as a warning (the first 5, then a
+ * count), and a file that yields fewer frames than it declares logs the expected and decoded counts.
+ *
+ * Input: a string is always a local file, whatever characters it contains. A `URL` object reads a
+ * file over HTTP or HTTPS; credentials and query values are masked in the default `sourceId`,
+ * messages and logs. Live streams are not supported by this source.
  *
  * Flow control: the source decodes ahead by at most `maxQueuedFrames` frames held downstream (see
  * {@link holdFrame}) and then pauses ffmpeg until a stage releases one. File sources never drop frames.
@@ -70,30 +102,34 @@ const countersInUse = new WeakSet<FlowCounters>();
  * });
  * ```
  *
- * @param path Path of the video or image file. Names that start with `-` or contain `:` are safe.
+ * @param input Path of the video or image file (names that start with `-` or contain `:` or `%`
+ *   are safe), or a `URL` object with protocol `http:`, `https:` or `file:`.
  * @param options Flow control, ffmpeg location, logging and a frame rate for files without timing.
  * @returns A cold observable of frames that completes after the last frame.
- * @throws {FramewiseError} `INVALID_ARGUMENT` at call time for an empty path or invalid options.
- *   Errors after subscription: `INPUT_NOT_FOUND`, `INVALID_INPUT`, `NO_VIDEO_STREAM` and
- *   `FFMPEG_NOT_FOUND` as from {@link probeVideo}; `DECODE_FAILED` when ffmpeg exits with an error,
- *   with its last stderr lines. Fewer frames than the file declares is a warning, not an error.
+ * @throws {FramewiseError} `INVALID_ARGUMENT` at call time for an empty path, an unsupported URL
+ *   protocol or invalid options. Errors after subscription: `INPUT_NOT_FOUND`, `INVALID_INPUT`
+ *   (also for a file cut before its index), `NO_VIDEO_STREAM` and `FFMPEG_NOT_FOUND` as from
+ *   {@link probeVideo}; `DECODE_FAILED` when ffmpeg exits with an error, with its last stderr lines.
+ *   Fewer frames than the file declares is a warning, not an error.
  * @see probeVideo
  * @see holdFrame
  */
-export function fromVideoFile(path: string, options: VideoFileOptions = {}): Observable<Frame> {
-  validateOptions(path, options);
+export function fromVideoFile(input: VideoInput, options: VideoFileOptions = {}): Observable<Frame> {
+  const resolved = resolveVideoInput(input, 'input');
+  validateOptions(options);
   return new Observable<Frame>((subscriber) => {
-    const decoder = new FileDecoder(path, options, subscriber);
+    const decoder = new FileDecoder(resolved, input, options, subscriber);
     decoder.start();
     return () => decoder.stop();
   });
 }
 
-function validateOptions(path: string, options: VideoFileOptions): void {
-  if (typeof path !== 'string' || path.length === 0) {
-    throw invalidArgument('path', path, 'a non-empty file path');
+function validateOptions(options: VideoFileOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('options', options, 'an object or undefined');
   }
   const { maxQueuedFrames, frameRate, sourceId, logger } = options;
+  checkNetworkTimeout(options.networkTimeoutMs);
   if (maxQueuedFrames !== undefined && !(Number.isInteger(maxQueuedFrames) && maxQueuedFrames >= 1)) {
     throw invalidArgument('maxQueuedFrames', maxQueuedFrames, 'an integer of at least 1');
   }
@@ -110,7 +146,11 @@ function validateOptions(path: string, options: VideoFileOptions): void {
 
 /** One subscription of {@link fromVideoFile}: probe, ffmpeg process, frame assembly and flow control. */
 class FileDecoder {
-  private readonly path: string;
+  private readonly input: ResolvedInput;
+  /** The input as the caller passed it, handed on to probeVideo. */
+  private readonly originalInput: VideoInput;
+  /** The path as given or the masked URL, for messages. */
+  private readonly display: string;
   private readonly options: VideoFileOptions;
   private readonly subscriber: Subscriber<Frame>;
   private readonly sourceId: string;
@@ -146,12 +186,16 @@ class FileDecoder {
   /** Last stderr lines that are not showinfo output, for error messages. */
   private readonly stderrTail: string[] = [];
   private decodeErrorLines = 0;
+  /** First stderr line of a URL input that reports a failed network read. */
+  private networkError: string | undefined;
 
-  constructor(path: string, options: VideoFileOptions, subscriber: Subscriber<Frame>) {
-    this.path = path;
+  constructor(input: ResolvedInput, originalInput: VideoInput, options: VideoFileOptions, subscriber: Subscriber<Frame>) {
+    this.input = input;
+    this.originalInput = originalInput;
+    this.display = input.display;
     this.options = options;
     this.subscriber = subscriber;
-    this.sourceId = options.sourceId ?? path;
+    this.sourceId = options.sourceId ?? input.display;
     this.logger = options.logger ?? silentLogger;
     this.maxQueuedFrames = options.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES;
 
@@ -171,7 +215,7 @@ class FileDecoder {
 
   start(): void {
     const paths = resolveFfmpegPaths(this.options);
-    const probing = probeVideo(this.path, { ...this.options, signal: this.probeAbort.signal });
+    const probing = probeVideo(this.originalInput, { ...this.options, signal: this.probeAbort.signal });
     // Both checks run at once; the probe's error wins because it names the more likely fix.
     Promise.all([probing, ensureBinary(paths.ffmpeg)]).then(
       ([info]) => {
@@ -208,14 +252,15 @@ class FileDecoder {
     const args = [
       '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'info',
       ...inputOptions,
-      '-i', fileInputArgument(this.path),
+      ...networkInputOptions(this.input, checkNetworkTimeout(this.options.networkTimeoutMs)),
+      '-i', this.input.argument,
       '-map', `0:${info.videoStreamIndex}`,
       '-an', '-sn', '-dn',
       '-vf', 'showinfo=checksum=0',
       '-fps_mode', 'passthrough',
       '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
     ];
-    this.logger.debug('Starting ffmpeg', { sourceId: this.sourceId, ffmpeg, args });
+    this.logger.debug('Starting ffmpeg', { sourceId: this.sourceId, ffmpeg, args: args.map((arg) => this.input.redact(arg)) });
     const child = spawnTracked(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
 
@@ -229,26 +274,30 @@ class FileDecoder {
 
   private configureTiming(info: VideoInfo): void {
     const { frameRate } = this.options;
-    if (info.frameRate === undefined && !info.isStillImage) {
+    if (!info.hasTimestamps && !info.isStillImage) {
+      // ffmpeg would invent timestamps at a rate it guessed; framewise states the rate it uses instead.
+      const rate = frameRate ?? DEFAULT_UNTIMED_FRAME_RATE;
+      this.syntheticIntervalMs = 1000 / rate;
       if (frameRate !== undefined) {
-        this.syntheticIntervalMs = 1000 / frameRate;
         this.logger.warn('The file has no timing; timestamps follow the frameRate option', {
           sourceId: this.sourceId,
           frameRate,
         });
       } else {
-        this.logger.warn('The file has no timing; timestamps are ffmpeg\'s guess of 25 fps. Set the frameRate option to fix them', {
+        this.logger.warn(`The file has no timing; timestamps assume ${DEFAULT_UNTIMED_FRAME_RATE} fps. Set the frameRate option to fix them`, {
           sourceId: this.sourceId,
+          frameRate: DEFAULT_UNTIMED_FRAME_RATE,
         });
       }
     } else if (frameRate !== undefined) {
-      this.logger.debug('The frameRate option is ignored because the file has timing', {
+      this.logger.debug('The frameRate option is ignored because the file has timestamps', {
         sourceId: this.sourceId,
         frameRate,
         fileFps: info.fps,
       });
     }
-    this.clock = new FrameClock(1000 / (info.fps ?? frameRate ?? 25));
+    // Frames without a timestamp inside a timed file get the previous one's time plus this interval.
+    this.clock = new FrameClock(1000 / (info.fps ?? frameRate ?? DEFAULT_UNTIMED_FRAME_RATE));
   }
 
   private readonly onStdout = (chunk: Buffer): void => {
@@ -282,9 +331,10 @@ class FileDecoder {
       case 'showinfo':
         return;
       case 'other':
-        this.stderrTail.push(entry.text);
+        this.stderrTail.push(this.input.redact(entry.text));
         if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
-        if (DECODE_ERROR_LINE.test(entry.text)) this.reportDecodeError(entry.text);
+        if (DECODE_ERROR_LINE.test(entry.text)) this.reportDecodeError(this.input.redact(entry.text));
+        if (this.input.kind === 'url' && NETWORK_ERROR_LINE.test(entry.text)) this.networkError ??= this.input.redact(entry.text);
     }
   }
 
@@ -309,8 +359,8 @@ class FileDecoder {
     this.fail(
       new FramewiseError(
         missing ? 'FFMPEG_NOT_FOUND' : 'DECODE_FAILED',
-        `Cannot run ffmpeg to decode ${JSON.stringify(this.path)}: ${error.message}.`,
-        { path: this.path, sourceId: this.sourceId, errno: error.code },
+        `Cannot run ffmpeg to decode ${JSON.stringify(this.display)}: ${error.message}.`,
+        { path: this.display, sourceId: this.sourceId, errno: error.code },
         { cause: error },
       ),
     );
@@ -354,8 +404,8 @@ class FileDecoder {
       this.fail(
         new FramewiseError(
           'DECODE_FAILED',
-          `Frame ${index} of ${JSON.stringify(this.path)} is ${showinfo.width}x${showinfo.height}, but the video started at ${info.width}x${info.height}. Size changes within a file are not supported; re-encode it at one size.`,
-          { path: this.path, sourceId: this.sourceId, frameIndex: index, expected: [info.width, info.height], actual: [showinfo.width, showinfo.height] },
+          `Frame ${index} of ${JSON.stringify(this.display)} is ${showinfo.width}x${showinfo.height}, but the video started at ${info.width}x${info.height}. Size changes within a file are not supported; re-encode it at one size.`,
+          { path: this.display, sourceId: this.sourceId, frameIndex: index, expected: [info.width, info.height], actual: [showinfo.width, showinfo.height] },
         ),
       );
       return;
@@ -410,8 +460,21 @@ class FileDecoder {
       this.fail(
         new FramewiseError(
           'DECODE_FAILED',
-          `ffmpeg ${exitDescription} while decoding ${JSON.stringify(this.path)} after ${emitted} frames: ${tail || '(no message)'}`,
-          { path: this.path, sourceId: this.sourceId, exitCode: status.code, signal: status.signal, framesEmitted: emitted, stderr: tail },
+          `ffmpeg ${exitDescription} while decoding ${JSON.stringify(this.display)} after ${emitted} frames: ${tail || '(no message)'}`,
+          { path: this.display, sourceId: this.sourceId, exitCode: status.code, signal: status.signal, framesEmitted: emitted, stderr: tail },
+        ),
+      );
+      return;
+    }
+
+    if (this.networkError !== undefined) {
+      // ffmpeg exits with 0 after a network failure; the input did not end, so this is no completion.
+      this.fail(
+        new FramewiseError(
+          'DECODE_FAILED',
+          `Reading ${JSON.stringify(this.display)} failed after ${emitted} frames: ${this.networkError}. ` +
+            'Check that the server is reachable and sends the whole file, or raise networkTimeoutMs.',
+          { path: this.display, sourceId: this.sourceId, framesEmitted: emitted, stderr: this.networkError, network: true },
         ),
       );
       return;
@@ -445,7 +508,7 @@ class FileDecoder {
     this.subscriber.error(
       isFramewiseError(error)
         ? error
-        : new FramewiseError('DECODE_FAILED', `Decoding ${JSON.stringify(this.path)} failed: ${String(error)}`, { path: this.path }, { cause: error }),
+        : new FramewiseError('DECODE_FAILED', `Decoding ${JSON.stringify(this.display)} failed: ${String(error)}`, { path: this.display }, { cause: error }),
     );
   }
 
@@ -467,6 +530,6 @@ class FileDecoder {
     child.stderr?.destroy();
     // onSpawnError stays attached: an 'error' event without a listener would crash the process,
     // and the handler returns at once now that `stopped` is set.
-    void terminate(child);
+    void terminate(child, DECODER_KILL_GRACE_MS);
   }
 }
