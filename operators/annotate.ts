@@ -1,6 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { FramewiseError, formatValue, invalidArgument } from '../src/errors.js';
 import { colorForClass, textColorFor, type Rgb } from '../src/render/palette.js';
+import { createOpenCvRenderer, isOpenCvAvailable } from '../src/render/opencv-renderer.js';
 import { bitmapRenderer, type Annotation, type Renderer } from '../src/render/renderer.js';
 import type { DetectedFrame, Detection } from '../src/types.js';
 
@@ -30,8 +31,12 @@ export interface AnnotateOptions {
    * notification.
    */
   readonly colorFor?: (detection: Detection) => Rgb;
-  /** Drawing back end. Default: the built-in bitmap renderer, which needs no native dependency. */
-  readonly renderer?: Renderer;
+  /**
+   * Drawing back end: a {@link Renderer}, `'builtin'` (the bitmap renderer, no native dependency),
+   * `'opencv'` (needs the optional package `@u4/opencv4nodejs`), or `'auto'`, the default: OpenCV
+   * when that package is installed, else the built-in renderer.
+   */
+  readonly renderer?: Renderer | 'auto' | 'builtin' | 'opencv';
 }
 
 /**
@@ -68,7 +73,7 @@ export function annotate(options: AnnotateOptions = {}): OperatorFunction<Detect
   const showName = options.showName ?? true;
   const showBox = options.showBox ?? true;
   const colorFor = options.colorFor ?? ((detection: Detection) => colorForClass(detection.classId));
-  const renderer = options.renderer ?? bitmapRenderer;
+  const renderer = chooseRenderer(options.renderer ?? 'auto');
 
   const labelOf = (detection: Detection): string => {
     const parts: string[] = [];
@@ -125,9 +130,21 @@ function validateOptions(options: AnnotateOptions): void {
     throw invalidArgument('annotate option colorFor', options.colorFor, 'a function (detection) => [red, green, blue]');
   }
   const renderer = options.renderer;
-  if (renderer !== undefined && (typeof renderer !== 'object' || renderer === null || typeof renderer.draw !== 'function')) {
-    throw invalidArgument('annotate option renderer', renderer, 'an object with a draw(image, annotations, style) method');
+  const isName = renderer === 'auto' || renderer === 'builtin' || renderer === 'opencv';
+  if (renderer !== undefined && !isName && (typeof renderer !== 'object' || renderer === null || typeof renderer.draw !== 'function')) {
+    throw invalidArgument(
+      'annotate option renderer',
+      renderer,
+      "'auto', 'builtin', 'opencv' or an object with a draw(image, annotations, style) method",
+    );
   }
+}
+
+function chooseRenderer(choice: Renderer | 'auto' | 'builtin' | 'opencv'): Renderer {
+  if (typeof choice === 'object') return choice;
+  if (choice === 'builtin') return bitmapRenderer;
+  if (choice === 'opencv') return createOpenCvRenderer();
+  return isOpenCvAvailable() ? createOpenCvRenderer() : bitmapRenderer;
 }
 
 function checkColor(color: unknown, detection: Detection): Rgb {

@@ -5,7 +5,7 @@ import { FRAME_LEASE, type FrameLease } from '../src/backpressure.js';
 import { isFramewiseError } from '../src/errors.js';
 import { measureText } from '../src/render/font.js';
 import { CLASS_PALETTE, contrastRatio, textColorFor, type Rgb } from '../src/render/palette.js';
-import type { Annotation, AnnotationStyle, Renderer } from '../src/render/renderer.js';
+import { bitmapRenderer, type Annotation, type AnnotationStyle, type Renderer } from '../src/render/renderer.js';
 import type { BoxXYXY, DetectedFrame, Detection } from '../src/types.js';
 
 const GREY: Rgb = [128, 128, 128];
@@ -26,7 +26,8 @@ function pixel(frame: DetectedFrame, x: number, y: number): Rgb {
 }
 
 async function annotateOne(frame: DetectedFrame, options?: AnnotateOptions): Promise<DetectedFrame> {
-  return firstValueFrom(from([frame]).pipe(annotate(options)));
+  // The pixel checks below describe the built-in renderer, whether or not OpenCV is installed.
+  return firstValueFrom(from([frame]).pipe(annotate({ renderer: bitmapRenderer, ...options })));
 }
 
 /** Pixels inside a rectangle, grouped by colour. */
