@@ -76,7 +76,7 @@ export function createOpenCvRenderer(): Renderer {
     throw new FramewiseError(
       'INVALID_ARGUMENT',
       `The OpenCV renderer needs the optional package ${PACKAGE}, which is not installed. ` +
-        `Install it (see docs/operators.md) or use the built-in renderer.`,
+        `Install it (the README's Requirements section shows how) or use the built-in renderer.`,
       { argument: 'renderer', value: 'opencv' },
     );
   }
