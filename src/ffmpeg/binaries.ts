@@ -1,5 +1,6 @@
 import { FramewiseError } from '../errors.js';
-import { spawnTracked } from './process.js';
+import { trackFinalization } from '../finalizers.js';
+import { spawnTracked, terminate, waitForExit } from './process.js';
 
 /** Where to find the ffmpeg programs. */
 export interface FfmpegPaths {
@@ -27,6 +28,9 @@ export function resolveFfmpegPaths(paths: FfmpegPaths = {}): ResolvedFfmpegPaths
   };
 }
 
+/** How long `-version` may run before the binary is stopped and reported as not working. */
+const VERSION_TIMEOUT_MS = 10_000;
+
 /** Versions already checked, by binary path: each binary is run with `-version` once per process. */
 const checked = new Map<string, Promise<string>>();
 
@@ -48,6 +52,17 @@ export function ensureBinary(binary: string): Promise<string> {
 function runVersion(binary: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawnTracked(binary, ['-version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // Registered, so a run aborted during the check settles only after this child has exited.
+    trackFinalization(waitForExit(child));
+    const timer = setTimeout(() => {
+      reject(
+        new FramewiseError('FFMPEG_NOT_FOUND', `${JSON.stringify(binary)} -version did not finish within ${VERSION_TIMEOUT_MS} ms. ${INSTALL_HINT}`, {
+          path: binary,
+        }),
+      );
+      void terminate(child);
+    }, VERSION_TIMEOUT_MS);
+    child.once('exit', () => clearTimeout(timer));
     let output = '';
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => (output += chunk));

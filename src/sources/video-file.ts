@@ -333,9 +333,17 @@ class FileDecoder {
       case 'other':
         this.stderrTail.push(this.input.redact(entry.text));
         if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
-        if (DECODE_ERROR_LINE.test(entry.text)) this.reportDecodeError(this.input.redact(entry.text));
+        if (DECODE_ERROR_LINE.test(entry.text) && !this.isMultipartJpegEnd(entry.text)) this.reportDecodeError(this.input.redact(entry.text));
         if (this.input.kind === 'url' && NETWORK_ERROR_LINE.test(entry.text)) this.networkError ??= this.input.redact(entry.text);
     }
+  }
+
+  /**
+   * True for the read error that ffmpeg 5.1's multipart JPEG demuxer reports at the closing
+   * boundary of every stream, after the last frame. It marks the end of the input, not damage.
+   */
+  private isMultipartJpegEnd(text: string): boolean {
+    return this.info?.formatName === 'mpjpeg' && text === `${this.input.argument}: Invalid data found when processing input`;
   }
 
   private reportDecodeError(text: string): void {
