@@ -97,7 +97,11 @@ export interface WriteVideoOptions extends FfmpegPaths {
  *
  * Stopping: on upstream error, the frames received so far are encoded and the file finished before
  * the error is forwarded. On unsubscribe, the frames received so far are encoded in the background;
- * await {@link pendingWriters} to know when the file is final.
+ * await {@link pendingWriters} (or use `runPipeline`) to know when the file is final. ffmpeg runs in
+ * its own process group, so a terminal's Ctrl-C does not reach it. If it still receives SIGINT or
+ * SIGTERM from outside (for example from a service manager), it finishes the file with the frames
+ * it has read: that file is kept, with a warning while closing, or with `ENCODE_FAILED` while
+ * frames were still arriving.
  *
  * @example
  * ```ts
