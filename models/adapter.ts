@@ -54,7 +54,10 @@ export interface ModelPlan<P = unknown> {
   readonly inputName: string;
   readonly inputWidth: number;
   readonly inputHeight: number;
-  /** Images per run: the model's first input dimension, or `'dynamic'` when it is free. */
+  /**
+   * Images per run: 1 for a model with a fixed batch of one (or no batch dimension), `'dynamic'`
+   * when the batch dimension is free and the runtime may combine several images in one run.
+   */
   readonly batchSize: number | 'dynamic';
   /** Number of classes the model scores. */
   readonly numClasses: number;
@@ -96,6 +99,11 @@ export interface RecogniseOptions {
    * otherwise leave to other families, but still returns `undefined` for shapes it cannot decode.
    */
   readonly forced: boolean;
+  /**
+   * Number of class names the caller passed (the `labels` option), when any. Layouts that only
+   * differ in how many columns precede the class scores use it to tell which one they see.
+   */
+  readonly labelCount?: number;
 }
 
 /** A model family: recognition, preprocessing and decoding. */
@@ -108,6 +116,12 @@ export interface ModelAdapter<P = unknown> {
   recognise(signature: ModelSignature, metadata: OnnxMetadata, options: RecogniseOptions): ModelPlan<P> | undefined;
   /** Inputs besides the image (such as the original image size), when the family has any. */
   extraInputs?(plan: ModelPlan<P>, image: { readonly width: number; readonly height: number }): Record<string, RawTensor>;
+  /**
+   * Splits the outputs of a run over `count` images into one set of outputs per image, each as
+   * if the image had run alone. Without this method the runtime slices every output along its
+   * first dimension. Only called for `count > 1`.
+   */
+  splitBatch?(outputs: Readonly<Record<string, RawTensor>>, plan: ModelPlan<P>, count: number): Record<string, RawTensor>[];
   /**
    * Decodes the outputs of one image into candidates at or above `context.minScore`, in source
    * pixels. The runtime applies NMS (when `plan.needsNms`), the detection cap and clipping after.

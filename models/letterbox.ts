@@ -20,11 +20,23 @@ export interface LetterboxParams {
   readonly newHeight: number;
 }
 
+/** Conventions of {@link computeLetterbox} that differ between model families. */
+export interface LetterboxOptions {
+  /**
+   * How the scaled size is rounded: `round` (Ultralytics, default) or `floor` (keras-yolo3 and
+   * NVIDIA retinanet-examples, which truncate with Python's `int()`).
+   */
+  readonly rounding?: 'round' | 'floor';
+  /** `center` (default) splits the padding around the image. `top-left` puts it all right and below. */
+  readonly align?: 'center' | 'top-left';
+}
+
 /**
  * Computes how a `sourceWidth` x `sourceHeight` image fits a `targetWidth` x `targetHeight` model
  * input: `scale = min(W / w, H / h)` (upscaling allowed), `newWidth = round(w * scale)`, and the
  * padding split as `round(d / 2 - 0.1)` before the image and the rest after it, as Ultralytics 8
- * does. So an odd padding puts its extra pixel after the image.
+ * does. So an odd padding puts its extra pixel after the image. For a whole padding `d` that split
+ * equals `floor(d / 2)`, which is also keras-yolo3's `(416 - nw) // 2`.
  *
  * @example
  * computeLetterbox(640, 480, 640, 640); // { scale: 1, padX: 0, padY: 80, newWidth: 640, newHeight: 480 }
@@ -34,11 +46,15 @@ export function computeLetterbox(
   sourceHeight: number,
   targetWidth: number,
   targetHeight: number,
+  options: LetterboxOptions = {},
 ): LetterboxParams {
   const scale = Math.min(targetWidth / sourceWidth, targetHeight / sourceHeight);
+  const roundSize = options.rounding === 'floor' ? Math.floor : Math.round;
   // A sliver image could round to 0 pixels; keep at least one row and column of content.
-  const newWidth = Math.max(1, Math.min(targetWidth, Math.round(sourceWidth * scale)));
-  const newHeight = Math.max(1, Math.min(targetHeight, Math.round(sourceHeight * scale)));
+  const newWidth = Math.max(1, Math.min(targetWidth, roundSize(sourceWidth * scale)));
+  const newHeight = Math.max(1, Math.min(targetHeight, roundSize(sourceHeight * scale)));
+  if (options.align === 'top-left') return { scale, padX: 0, padY: 0, newWidth, newHeight };
+
   // Math.max also turns the -0 that Math.round(-0.1) returns into 0.
   const padX = Math.max(0, Math.round((targetWidth - newWidth) / 2 - 0.1));
   const padY = Math.max(0, Math.round((targetHeight - newHeight) / 2 - 0.1));

@@ -9,16 +9,29 @@ import { computeLetterbox, toSourceBox, type LetterboxParams } from './letterbox
 /** Input preparation that a model family expects. */
 export interface InputPreprocessing {
   /**
-   * `letterbox`: scale by one factor to fit, centre, pad the borders with `padValue` (aspect ratio
-   * kept). `stretch`: resize to the full input size (aspect ratio not kept).
+   * `letterbox`: scale by one factor to fit, pad the borders with `padValue` (aspect ratio kept).
+   * `stretch`: resize to the full input size (aspect ratio not kept). `none`: the tensor has the
+   * image's own size, for models with free height and width that resize inside the graph.
    */
-  readonly resize: 'letterbox' | 'stretch';
+  readonly resize: 'letterbox' | 'stretch' | 'none';
+  /** Letterbox only: how the scaled size is rounded. Default `round` (Ultralytics). */
+  readonly rounding?: 'round' | 'floor';
+  /** Letterbox only: `center` (default) or `top-left`, which puts all padding right and below. */
+  readonly align?: 'center' | 'top-left';
   /** Value of the letterbox borders before normalisation, 0..255 (Ultralytics: 114). */
   readonly padValue: number;
+  /**
+   * When set, the value written into the borders of the tensor, after normalisation, instead of
+   * `padValue` normalised per channel. Models that pad after normalising (retinanet-9) use 0.
+   */
+  readonly padTensorValue?: number;
   /** Channel order of the tensor. */
   readonly channelOrder: 'rgb' | 'bgr';
-  /** `nchw`: planes `[1, 3, H, W]`. `nhwc`: interleaved `[1, H, W, 3]`. */
-  readonly layout: 'nchw' | 'nhwc';
+  /**
+   * `nchw`: planes `[1, 3, H, W]`. `nhwc`: interleaved `[1, H, W, 3]`. `chw`: planes `[3, H, W]`
+   * without a batch dimension (torchvision exports traced with a list of images).
+   */
+  readonly layout: 'nchw' | 'nhwc' | 'chw';
   /** Element type of the tensor. `uint8` writes the resized 0..255 values and ignores `scale`, `mean` and `std`. */
   readonly dtype: 'float32' | 'uint8';
   /** Float tensors hold `(pixel * scale - mean[c]) / std[c]`, with `c` the tensor channel (after `channelOrder`). */
@@ -60,7 +73,7 @@ export interface InputPlacement {
 /** A model input tensor and the placement of the image in it. */
 export interface PreparedInput {
   readonly data: Float32Array | Uint8Array;
-  /** Tensor shape, `[1, 3, H, W]` or `[1, H, W, 3]`. */
+  /** Tensor shape, `[1, 3, H, W]`, `[1, H, W, 3]` or `[3, H, W]`. */
   readonly dims: readonly number[];
   readonly placement: InputPlacement;
 }
@@ -73,6 +86,9 @@ export function computePlacement(
   targetWidth: number,
   targetHeight: number,
 ): InputPlacement {
+  if (spec.resize === 'none') {
+    return { scaleX: 1, scaleY: 1, padX: 0, padY: 0, newWidth: sourceWidth, newHeight: sourceHeight };
+  }
   if (spec.resize === 'stretch') {
     return {
       scaleX: targetWidth / sourceWidth,
@@ -83,7 +99,7 @@ export function computePlacement(
       newHeight: targetHeight,
     };
   }
-  const letterbox = computeLetterbox(sourceWidth, sourceHeight, targetWidth, targetHeight);
+  const letterbox = computeLetterbox(sourceWidth, sourceHeight, targetWidth, targetHeight, { rounding: spec.rounding, align: spec.align });
   return { letterbox, scaleX: letterbox.scale, scaleY: letterbox.scale, ...letterbox };
 }
 
@@ -95,7 +111,8 @@ export function placementToSourceBox(placement: InputPlacement, box: BoxXYXY): B
 }
 
 /**
- * Builds the input tensor of one image for a `targetWidth` x `targetHeight` model input.
+ * Builds the input tensor of one image for a `targetWidth` x `targetHeight` model input (ignored
+ * with `resize: 'none'`, where the tensor takes the image's size).
  * The resize is bilinear with pixel centres aligned (as OpenCV's `INTER_LINEAR`), and each
  * resized value is rounded to an integer 0..255 before normalisation, as OpenCV does for 8-bit images.
  *
@@ -103,11 +120,14 @@ export function placementToSourceBox(placement: InputPlacement, box: BoxXYXY): B
  * const input = prepareInput(image, 640, 640, ULTRALYTICS_PREPROCESSING);
  * new ort.Tensor('float32', input.data, input.dims);
  */
-export function prepareInput(image: RgbImage, targetWidth: number, targetHeight: number, spec: InputPreprocessing): PreparedInput {
+export function prepareInput(image: RgbImage, modelWidth: number, modelHeight: number, spec: InputPreprocessing): PreparedInput {
+  const targetWidth = spec.resize === 'none' ? image.width : modelWidth;
+  const targetHeight = spec.resize === 'none' ? image.height : modelHeight;
   const placement = computePlacement(spec, image.width, image.height, targetWidth, targetHeight);
   const planeSize = targetWidth * targetHeight;
   const data = spec.dtype === 'uint8' ? new Uint8Array(planeSize * 3) : new Float32Array(planeSize * 3);
-  const dims = spec.layout === 'nchw' ? [1, 3, targetHeight, targetWidth] : [1, targetHeight, targetWidth, 3];
+  const dims = tensorDims(spec.layout, targetWidth, targetHeight);
+  const planar = spec.layout !== 'nhwc';
 
   // Lookup from a 0..255 value to the tensor value, per tensor channel.
   const lookup = buildValueLookup(spec);
@@ -140,7 +160,7 @@ export function prepareInput(image: RgbImage, targetWidth: number, targetHeight:
       const outX = x + placement.padX;
       for (let c = 0; c < 3; c += 1) {
         const value = (lookup[c] as Float32Array)[resized[sourceChannel[c] as number] as number] as number;
-        const index = spec.layout === 'nchw' ? c * planeSize + outY * targetWidth + outX : (outY * targetWidth + outX) * 3 + c;
+        const index = planar ? c * planeSize + outY * targetWidth + outX : (outY * targetWidth + outX) * 3 + c;
         data[index] = value;
       }
     }
@@ -160,9 +180,20 @@ function buildValueLookup(spec: InputPreprocessing): Float32Array[] {
   });
 }
 
+/** Shape of the tensor of one image. */
+function tensorDims(layout: InputPreprocessing['layout'], width: number, height: number): number[] {
+  if (layout === 'nchw') return [1, 3, height, width];
+  if (layout === 'chw') return [3, height, width];
+  return [1, height, width, 3];
+}
+
 function fillPadding(data: Float32Array | Uint8Array, spec: InputPreprocessing, planeSize: number, lookup: Float32Array[]): void {
+  if (spec.padTensorValue !== undefined) {
+    data.fill(spec.padTensorValue);
+    return;
+  }
   const pad = Math.round(spec.padValue);
-  if (spec.layout === 'nchw') {
+  if (spec.layout !== 'nhwc') {
     for (let c = 0; c < 3; c += 1) data.fill((lookup[c] as Float32Array)[pad] as number, c * planeSize, (c + 1) * planeSize);
     return;
   }

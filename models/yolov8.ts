@@ -8,10 +8,11 @@
  * (8400 at 640x640), which is larger than `4 + nc` for any practical class count.
  */
 import type { BoxXYXY } from '../src/types.js';
-import { fixedDim, type Candidate, type DecodeContext, type ModelAdapter, type ModelPlan, type RawTensor } from './adapter.js';
+import type { Candidate, DecodeContext, ModelAdapter, ModelPlan, RawTensor } from './adapter.js';
 import { COCO80_LABELS } from './labels.js';
+import { requireOutput } from './output-tensors.js';
 import { ULTRALYTICS_PREPROCESSING } from './preprocess.js';
-import { readUltralyticsMetadata } from './ultralytics-metadata.js';
+import { classifySingleOutput, readSingleOutputModel } from './single-output-layout.js';
 
 /** Decoding parameters of a YOLOv8 plan. */
 export interface Yolov8Params {
@@ -19,60 +20,41 @@ export interface Yolov8Params {
   readonly outputName: string;
 }
 
-/** Input size used when the model leaves height and width free and has no `imgsz` metadata. */
-const DEFAULT_INPUT_SIZE = 640;
-
 /** The YOLOv8 / YOLO11 adapter. */
 export const yolov8Adapter: ModelAdapter<Yolov8Params> = {
   family: 'yolov8',
   expectedLayout: 'yolov8 (YOLOv8/YOLO11): one float32 input [1, 3, H, W] and one float32 output [1, 4+classes, N] with 4+classes < N',
 
-  recognise(signature, metadata, { forced }) {
-    const [input, ...otherInputs] = signature.inputs;
-    const [output, ...otherOutputs] = signature.outputs;
-    if (!input || !output || otherInputs.length > 0 || otherOutputs.length > 0) return undefined;
-    if (input.type !== 'float32' || output.type !== 'float32') return undefined;
-    if (input.shape.length !== 4 || output.shape.length !== 3) return undefined;
-
-    const inputBatch = fixedDim(input.shape[0]);
-    if (inputBatch !== undefined && inputBatch !== 1) return undefined;
-    if (fixedDim(input.shape[1]) !== 3) return undefined;
-    const outputBatch = fixedDim(output.shape[0]);
-    if (outputBatch !== undefined && outputBatch !== 1) return undefined;
-
-    const channels = fixedDim(output.shape[1]);
-    const anchors = fixedDim(output.shape[2]);
+  recognise(signature, metadata, { forced, labelCount }) {
+    const model = readSingleOutputModel(signature, metadata);
+    if (!model) return undefined;
+    const channels = model.rows;
     if (channels === undefined || channels <= 4) return undefined;
-    // [1, 300, 6] end-to-end outputs (YOLOv10, RT-DETR) have more rows than columns; only a named family may skip this.
-    if (!forced && anchors !== undefined && channels >= anchors) return undefined;
-
-    const ultralytics = readUltralyticsMetadata(metadata.metadataProps);
+    const { ultralytics } = model;
     if (ultralytics.task !== undefined && ultralytics.task !== 'detect') return undefined;
     if (ultralytics.end2end === true) return undefined;
+    // [1, 300, 6] end-to-end outputs (YOLOv10, RT-DETR) have more rows than columns; only a named family may skip this.
+    if (!forced && classifySingleOutput(model, labelCount) !== 'yolov8') return undefined;
 
-    const inputHeight = fixedDim(input.shape[2]) ?? ultralytics.imgsz?.[0] ?? DEFAULT_INPUT_SIZE;
-    const inputWidth = fixedDim(input.shape[3]) ?? ultralytics.imgsz?.[1] ?? DEFAULT_INPUT_SIZE;
     const plan: ModelPlan<Yolov8Params> = {
       family: 'yolov8',
-      inputName: input.name,
-      inputWidth,
-      inputHeight,
-      batchSize: inputBatch ?? 'dynamic',
+      inputName: model.input.name,
+      inputWidth: model.inputWidth,
+      inputHeight: model.inputHeight,
+      batchSize: model.batchSize,
       numClasses: channels - 4,
       preprocessing: ULTRALYTICS_PREPROCESSING,
       needsNms: true,
       modelLabels: ultralytics.names,
       defaultLabels: COCO80_LABELS,
       warnings: ultralytics.problems,
-      params: { outputName: output.name },
+      params: { outputName: model.output.name },
     };
     return plan;
   },
 
   decode(outputs, plan, context) {
-    const output = outputs[plan.params.outputName];
-    if (!output) throw new Error(`Model output "${plan.params.outputName}" is missing from the results`);
-    return decodeYolov8Output(output, plan.numClasses, context);
+    return decodeYolov8Output(requireOutput(outputs, plan.params.outputName), plan.numClasses, context);
   },
 };
 

@@ -79,7 +79,12 @@ describe('loadDetector layout errors', () => {
     expect(error.message).toContain('Inputs: x: float32 [batch, 4]');
     expect(error.message).toContain('Outputs: y: float32 [batch, 4]');
     expect(error.message).toContain('yolov8 (YOLOv8/YOLO11)');
-    expect(error.context).toMatchObject({ inputs: ['x: float32 [batch, 4]'], outputs: ['y: float32 [batch, 4]'], familiesTried: ['yolov8'] });
+    expect(error.message).toContain('fastestdet (FastestDet)');
+    expect(error.context).toMatchObject({
+      inputs: ['x: float32 [batch, 4]'],
+      outputs: ['y: float32 [batch, 4]'],
+      familiesTried: ['keras-yolo3', 'tf-od-api', 'retinanet', 'torchvision', 'yolov8', 'yolo-end2end', 'rtdetr', 'yolov5', 'fastestdet', 'yolov3'],
+    });
   });
 
   it('names the family option when the named family does not fit', async () => {
@@ -92,8 +97,8 @@ describe('loadDetector layout errors', () => {
 
   it('loads an output with more rows than anchors only with the family option', async () => {
     const path = join(directory, 'tall.onnx');
-    // Ten rows (four box rows and six classes) but only six anchors.
-    await writeFile(path, buildConstantYolov8Model({ anchors: Array.from({ length: 6 }, () => [32, 32, 8, 8, 0.5, 0, 0, 0, 0, 0]) }));
+    // Ten rows (four box rows and six classes) but only five anchors: [1, 10, 5] fits no layout on its own.
+    await writeFile(path, buildConstantYolov8Model({ anchors: Array.from({ length: 5 }, () => [32, 32, 8, 8, 0.5, 0, 0, 0, 0, 0]) }));
     expect((await loadError(path)).code).toBe('MODEL_LAYOUT_UNKNOWN');
 
     const labels = ['a', 'b', 'c', 'd', 'e', 'f'];
@@ -117,6 +122,8 @@ describe('loadDetector argument errors', () => {
     ['an empty labels array', 'model.onnx', { labels: [] }, 'labels'],
     ['labels of the wrong type', 'model.onnx', { labels: 5 as unknown as string }, 'labels'],
     ['an unknown family', 'model.onnx', { family: 'yolov99' }, 'family'],
+    ['a maxBatchSize of 0', 'model.onnx', { maxBatchSize: 0 }, 'maxBatchSize'],
+    ['a fractional maxBatchSize', 'model.onnx', { maxBatchSize: 2.5 }, 'maxBatchSize'],
     ['a logger without methods', 'model.onnx', { logger: {} as never }, 'logger'],
   ] as const)('throws INVALID_ARGUMENT at call time for %s', (_case, path, options, argument) => {
     try {
@@ -130,6 +137,8 @@ describe('loadDetector argument errors', () => {
   });
 
   it('lists the known families for an unknown one', () => {
-    expect(() => loadDetector('model.onnx', { family: 'yolov99' })).toThrow('Expected one of yolov8');
+    expect(() => loadDetector('model.onnx', { family: 'yolov99' })).toThrow(
+      'Expected one of keras-yolo3, tf-od-api, retinanet, torchvision, yolov8, yolo-end2end, rtdetr, yolov5, fastestdet, yolov3.',
+    );
   });
 });

@@ -98,7 +98,7 @@ describe('process exit', () => {
 });
 
 describe('WorkerPool with a crashing worker', () => {
-  const configuration = { plan: {}, labels: [] } as unknown as WorkerConfiguration;
+  const configuration = { plan: {}, labels: [], maxBatchSize: 1 } as unknown as WorkerConfiguration;
   const init = { modelPath: 'crash.onnx', executionProviders: ['cpu'], allowCpuFallback: false, intraOpThreads: 1, configuration };
 
   it('rejects the lost jobs with WORKER_FAILED, logs the crash and replaces the worker', async () => {

@@ -5,16 +5,19 @@
  *
  * Protocol (see worker-protocol.ts): on start the worker creates its session and posts `loaded` or
  * `load-failed`. After a `configure` message (or with the configuration in `workerData`) it
- * replies to each `detect` job with `result` or `job-failed`, one job at a time in arrival order.
- * On `close` it finishes the running job, releases the session and exits. The main thread must
+ * replies to each `detect` job with `result` or `job-failed`, in arrival order. Jobs that are
+ * waiting when a run starts go into the same `session.run`, up to the configuration's
+ * `maxBatchSize`. On `close` it finishes the running batch, releases the session and exits. The main thread must
  * not call `Worker.terminate()` while a job runs: with onnxruntime-node 1.30 that aborts the whole
  * process ("terminate called after throwing an instance of 'Napi::Error'").
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { DecodeContext, ModelSignature, RawTensor, TensorSignature } from '../../models/adapter.js';
-import { prepareInput, placementToSourceBox } from '../../models/preprocess.js';
+import { concatBatch, splitBatchOutputs } from '../../models/batch.js';
+import { prepareInput, placementToSourceBox, type PreparedInput } from '../../models/preprocess.js';
 import { findAdapter } from '../../models/registry.js';
+import type { RgbImage } from '../types.js';
 import { finishDetections } from './postprocess.js';
 import { serializeError, type FromWorkerMessage, type ToWorkerMessage, type WorkerConfiguration, type WorkerInit } from './worker-protocol.js';
 
@@ -29,10 +32,14 @@ const init = workerData as WorkerInit;
 let session: ort.InferenceSession | undefined;
 // Set by `configure` or from workerData; jobs before it fail.
 let configuration: WorkerConfiguration | undefined = init.configuration;
-// Serialises jobs: each one starts after the previous one settled.
-let queue: Promise<void> = Promise.resolve();
-// Set by `close`; jobs still queued are skipped.
+// Jobs received and not started yet, oldest first.
+const pending: DetectJob[] = [];
+// True from the first pending job until `drain` has run out of jobs; batches run one at a time.
+let draining = false;
+// Set by `close`; jobs still pending are skipped.
 let closing = false;
+
+type DetectJob = Extract<ToWorkerMessage, { type: 'detect' }>;
 
 function post(message: FromWorkerMessage): void {
   port?.postMessage(message);
@@ -96,19 +103,37 @@ function readSignature(loaded: ort.InferenceSession): ModelSignature {
   return { inputs: describe(loaded.inputMetadata), outputs: describe(loaded.outputMetadata) };
 }
 
-async function runJob(message: Extract<ToWorkerMessage, { type: 'detect' }>): Promise<void> {
+/**
+ * Takes the next jobs to run together: the oldest job, plus as many following ones as
+ * `maxBatchSize` allows. With `sameSizeOnly` (for `resize: 'none'`, where the tensor has the
+ * image's size) only images of the first one's size can join it.
+ */
+function takeBatch(maxBatchSize: number, sameSizeOnly: boolean): DetectJob[] {
+  const first = pending.shift() as DetectJob;
+  const batch = [first];
+  while (batch.length < maxBatchSize && pending.length > 0) {
+    const next = pending[0] as DetectJob;
+    if (sameSizeOnly && (next.width !== first.width || next.height !== first.height)) break;
+    batch.push(pending.shift() as DetectJob);
+  }
+  return batch;
+}
+
+/** Runs the jobs in one `session.run` and posts one result per job. */
+async function runBatch(jobs: readonly DetectJob[]): Promise<void> {
   if (!session || !configuration) throw new Error('The worker received a job before it was configured');
   const { plan, labels } = configuration;
   const adapter = findAdapter(plan.family);
   if (!adapter) throw new Error(`Unknown model family "${plan.family}" in the worker`);
 
-  const image = { width: message.width, height: message.height, data: new Uint8Array(message.pixels) };
-  const input = prepareInput(image, plan.inputWidth, plan.inputHeight, plan.preprocessing);
+  const images = jobs.map((job) => ({ width: job.width, height: job.height, data: new Uint8Array(job.pixels) }));
+  const inputs = images.map((image) => prepareInput(image, plan.inputWidth, plan.inputHeight, plan.preprocessing));
   const feeds: Record<string, ort.Tensor> = {
-    [plan.inputName]: new ort.Tensor(plan.preprocessing.dtype, input.data, input.dims),
+    [plan.inputName]: toOrtTensor(concatBatch(inputs.map((input) => ({ type: plan.preprocessing.dtype, data: input.data, dims: input.dims })))),
   };
-  for (const [name, tensor] of Object.entries(adapter.extraInputs?.(plan, image) ?? {})) {
-    feeds[name] = new ort.Tensor(tensor.type as ort.Tensor.Type, tensor.data, tensor.dims);
+  const extraInputs = images.map((image) => adapter.extraInputs?.(plan, image) ?? {});
+  for (const name of Object.keys(extraInputs[0] ?? {})) {
+    feeds[name] = toOrtTensor(concatBatch(extraInputs.map((extra) => extra[name] as RawTensor)));
   }
 
   const results = await session.run(feeds);
@@ -116,18 +141,45 @@ async function runJob(message: Extract<ToWorkerMessage, { type: 'detect' }>): Pr
   for (const [name, tensor] of Object.entries(results)) {
     outputs[name] = { type: tensor.type, data: tensor.data as RawTensor['data'], dims: tensor.dims };
   }
+  const count = jobs.length;
+  const perImage = count === 1 ? [outputs] : (adapter.splitBatch?.(outputs, plan, count) ?? splitBatchOutputs(outputs, count));
 
-  const { settings } = message;
-  const context: DecodeContext = {
-    sourceWidth: image.width,
-    sourceHeight: image.height,
-    minScore: settings.minScore,
-    classIds: settings.classIds ? new Set(settings.classIds) : undefined,
-    toSourceBox: (box) => placementToSourceBox(input.placement, box),
-  };
-  const candidates = adapter.decode(outputs, plan, context);
-  const detections = finishDetections(candidates, plan.needsNms, settings, labels, image.width, image.height);
-  post({ type: 'result', jobId: message.jobId, detections });
+  jobs.forEach((job, index) => {
+    // One image's decoding error fails that image only; the others of the batch are valid.
+    try {
+      const image = images[index] as RgbImage;
+      const { placement } = inputs[index] as PreparedInput;
+      const { settings } = job;
+      const context: DecodeContext = {
+        sourceWidth: image.width,
+        sourceHeight: image.height,
+        minScore: settings.minScore,
+        classIds: settings.classIds ? new Set(settings.classIds) : undefined,
+        toSourceBox: (box) => placementToSourceBox(placement, box),
+      };
+      const candidates = adapter.decode(perImage[index] as Record<string, RawTensor>, plan, context);
+      const detections = finishDetections(candidates, plan.needsNms, settings, labels, image.width, image.height);
+      post({ type: 'result', jobId: job.jobId, detections, batchSize: count });
+    } catch (error) {
+      post({ type: 'job-failed', jobId: job.jobId, error: serializeError(error) });
+    }
+  });
+}
+
+function toOrtTensor(tensor: RawTensor): ort.Tensor {
+  return new ort.Tensor(tensor.type as ort.Tensor.Type, tensor.data, tensor.dims);
+}
+
+/** Runs batches until no job is pending, then shuts down when `close` arrived meanwhile. */
+async function drain(): Promise<void> {
+  while (pending.length > 0 && !closing) {
+    const batch = takeBatch(configuration?.maxBatchSize ?? 1, configuration?.plan.preprocessing.resize === 'none');
+    await runBatch(batch).catch((error: unknown) => {
+      for (const job of batch) post({ type: 'job-failed', jobId: job.jobId, error: serializeError(error) });
+    });
+  }
+  draining = false;
+  if (closing) await shutdown();
 }
 
 /** Releases the session and closes the port, after which the thread exits on its own. */
@@ -144,12 +196,13 @@ port.on('message', (message: ToWorkerMessage) => {
     configuration = message.configuration;
   } else if (message.type === 'close') {
     closing = true;
-    queue = queue.then(shutdown);
+    if (!draining) void shutdown();
   } else {
-    queue = queue.then(async () => {
-      if (closing) return;
-      await runJob(message).catch((error: unknown) => post({ type: 'job-failed', jobId: message.jobId, error: serializeError(error) }));
-    });
+    pending.push(message);
+    if (draining) return;
+    draining = true;
+    // Deferred, so that the jobs whose messages were delivered together join the first batch.
+    setImmediate(() => void drain());
   }
 });
 

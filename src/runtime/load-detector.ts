@@ -1,14 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { formatTensorSignature, type ModelPlan, type ModelSignature } from '../../models/adapter.js';
-import { readLabelsFile } from '../../models/labels.js';
+import { canonicalizeLabels, readLabelsFile } from '../../models/labels.js';
 import { readOnnxMetadata, type OnnxMetadata } from '../../models/onnx-metadata.js';
 import { findAdapter, knownFamilies, recogniseModel } from '../../models/registry.js';
 import { FramewiseError, invalidArgument } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { resolveDetectionSettings, validateRgbImage } from './detection-settings.js';
 import type { Detector, DetectorInfo, LoadDetectorOptions } from './types.js';
-import { InferenceWorker, JOBS_PER_WORKER, WorkerPool, type LoadedReport } from './worker-pool.js';
+import { InferenceWorker, WorkerPool, jobsPerWorker, type LoadedReport } from './worker-pool.js';
 import type { WorkerConfiguration } from './worker-protocol.js';
 
 /** Load options with every default filled in. */
@@ -19,8 +19,12 @@ interface ResolvedLoadOptions {
   readonly executionProviders: readonly string[];
   readonly labels?: readonly string[] | string;
   readonly family?: string;
+  readonly maxBatchSize: number;
   readonly logger: Logger;
 }
+
+/** Default of the `maxBatchSize` option. */
+const DEFAULT_MAX_BATCH_SIZE = 4;
 
 /** Class names and their origin, for error messages. */
 interface LabelChoice {
@@ -32,11 +36,16 @@ const EMPTY_METADATA: OnnxMetadata = Object.freeze({ opsetImports: [], metadataP
 
 /**
  * Loads an ONNX detection model into a pool of worker threads and recognises its family from its
- * inputs, outputs and metadata. Class names come from the `labels` option, else from the model's
- * metadata (Ultralytics `names`), else from the family's built-in list (COCO-80 for YOLOv8).
+ * inputs, outputs and metadata: keras-yolo3, tf-od-api, retinanet, torchvision, yolov8,
+ * yolo-end2end, rtdetr, yolov5 or fastestdet (`docs/models.md` describes each). The `family`
+ * option skips recognition. Class names come from the `labels` option, else from the model's
+ * metadata (Ultralytics `names`), else from the family's built-in list (COCO-80, or the 91-entry
+ * COCO list for torchvision and tf-od-api). A list of COCO names is reported in the canonical
+ * spellings, so a darknet `motorbike` becomes `motorcycle`.
  *
  * Each worker loads its own copy of the model: raising `workers` raises throughput on machines with
- * free cores and costs one model's memory per worker. Release the detector with `dispose()`.
+ * free cores and costs one model's memory per worker. Models with a free batch dimension receive
+ * up to `maxBatchSize` queued images in one run. Release the detector with `dispose()`.
  * Idle workers do not keep the process alive, even without `dispose()`.
  *
  * If a requested execution provider is not available, the detector falls back to the CPU and logs
@@ -101,6 +110,9 @@ function resolveLoadOptions(modelPath: string, options: LoadDetectorOptions): Re
     throw invalidArgument('family', family, `one of ${knownFamilies().join(', ')}`);
   }
 
+  const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+  if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 1) throw invalidArgument('maxBatchSize', maxBatchSize, 'a positive integer');
+
   const logger = options.logger ?? silentLogger;
   const validLogger = ['debug', 'info', 'warn', 'error'].every(
     (method) => typeof (logger as unknown as Record<string, unknown>)[method] === 'function',
@@ -114,6 +126,7 @@ function resolveLoadOptions(modelPath: string, options: LoadDetectorOptions): Re
     executionProviders: [...executionProviders],
     labels: Array.isArray(labels) ? [...labels] : labels,
     family,
+    maxBatchSize,
     logger,
   };
 }
@@ -149,12 +162,17 @@ async function load(options: ResolvedLoadOptions): Promise<Detector> {
       logger.warn('Cannot read the model metadata; using built-in labels and the model shape', { path: modelPath, error: metadataError });
     }
 
-    const plan = recognise(modelPath, report.signature, metadata, options.family);
-    for (const warning of plan.warnings) logger.warn(`Model metadata problem: ${warning}`, { path: modelPath });
+    const callerLabels = labelsFromFile ?? (Array.isArray(options.labels) ? options.labels : undefined);
+    const plan = recognise(modelPath, report.signature, metadata, options.family, callerLabels?.length);
+    for (const warning of plan.warnings) logger.warn(`Model problem: ${warning}`, { path: modelPath, family: plan.family });
     const labelChoice = chooseLabels(options, labelsFromFile, plan);
     checkLabelCount(modelPath, plan, labelChoice);
 
-    const configuration: WorkerConfiguration = { plan, labels: labelChoice.labels };
+    const configuration: WorkerConfiguration = {
+      plan,
+      labels: canonicalizeLabels(labelChoice.labels),
+      maxBatchSize: plan.batchSize === 'dynamic' ? options.maxBatchSize : 1,
+    };
     first.worker.post({ type: 'configure', configuration });
     return await startDetector(options, first.worker, report, configuration);
   } catch (error) {
@@ -194,8 +212,14 @@ async function checkModelFile(modelPath: string): Promise<void> {
   }
 }
 
-function recognise(modelPath: string, signature: ModelSignature, metadata: OnnxMetadata, family: string | undefined): ModelPlan {
-  const recognition = recogniseModel(signature, metadata, family);
+function recognise(
+  modelPath: string,
+  signature: ModelSignature,
+  metadata: OnnxMetadata,
+  family: string | undefined,
+  labelCount: number | undefined,
+): ModelPlan {
+  const recognition = recogniseModel(signature, metadata, family, labelCount);
   if (recognition.plan) return recognition.plan;
 
   const inputs = signature.inputs.map(formatTensorSignature);
@@ -260,6 +284,7 @@ async function startDetector(
     inputHeight: plan.inputHeight,
     labels: Object.freeze([...labels]),
     batchSize: plan.batchSize,
+    maxBatchSize: configuration.maxBatchSize,
     executionProviders: Object.freeze([...report.executionProviders]),
     workers: options.workers,
     intraOpThreads: options.intraOpThreads,
@@ -276,7 +301,7 @@ async function startDetector(
 
   return {
     info,
-    concurrency: options.workers * JOBS_PER_WORKER,
+    concurrency: options.workers * jobsPerWorker(configuration.maxBatchSize),
     detect(image, settings) {
       validateRgbImage(image);
       return pool.run(image, resolveDetectionSettings(settings));

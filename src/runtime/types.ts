@@ -15,6 +15,11 @@ export interface DetectorInfo {
   readonly labels: readonly string[];
   /** Images per `session.run`: a fixed number from the model, or `'dynamic'` when the batch dimension is free. */
   readonly batchSize: number | 'dynamic';
+  /**
+   * Most images combined into one `session.run`: the `maxBatchSize` option when `batchSize` is
+   * `'dynamic'`, otherwise 1.
+   */
+  readonly maxBatchSize?: number;
   /** ONNX Runtime execution providers in the order they were requested and found available. */
   readonly executionProviders: readonly string[];
   /** Number of worker threads, each with its own ONNX Runtime session. */
@@ -76,6 +81,13 @@ export interface LoadDetectorOptions {
   readonly labels?: readonly string[] | string;
   /** Model family, overriding recognition from the model's signature. */
   readonly family?: string;
+  /**
+   * Most images combined into one `session.run` for models with a free batch dimension. Default 4.
+   * Larger batches use an accelerator better. They cost memory, because each worker keeps up to
+   * twice this many frames, and add latency, because a batch returns when its last image is done. Models with a
+   * fixed batch of one always run one image at a time.
+   */
+  readonly maxBatchSize?: number;
   /** Receives load events and warnings. Silent by default. */
   readonly logger?: Logger;
 }

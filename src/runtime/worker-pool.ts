@@ -22,6 +22,14 @@ import {
 /** Maximum jobs posted to one worker: one running and one queued behind it, so the worker never waits for the main thread. */
 export const JOBS_PER_WORKER = 2;
 
+/**
+ * Maximum jobs posted to one worker that combines up to `maxBatchSize` images per run: one full
+ * batch running and one waiting.
+ */
+export function jobsPerWorker(maxBatchSize: number): number {
+  return Math.max(JOBS_PER_WORKER, 2 * maxBatchSize);
+}
+
 /** Inference worker threads started and not yet exited, in this process. */
 const liveThreads = new Set<Worker>();
 
@@ -147,7 +155,7 @@ export interface WorkerPoolOptions {
 
 /**
  * Distributes detection jobs over loaded workers. Each worker has at most
- * {@link JOBS_PER_WORKER} jobs. Further jobs wait in a FIFO queue on the main thread and go to the
+ * {@link jobsPerWorker} jobs for the configured batch size. Further jobs wait in a FIFO queue on the main thread and go to the
  * least-busy worker as soon as one has room.
  *
  * Warning: that queue is unbounded. Each waiting job holds one copy of its image's pixels, so
@@ -164,10 +172,13 @@ export class WorkerPool {
   private replacements = 0;
   /** Set by `dispose`; jobs are rejected from then on. */
   private disposed = false;
+  /** Jobs one worker may hold. */
+  private readonly maxJobsPerWorker: number;
 
   constructor(workers: readonly InferenceWorker[], options: WorkerPoolOptions) {
     this.workers = [...workers];
     this.options = options;
+    this.maxJobsPerWorker = jobsPerWorker(options.init.configuration.maxBatchSize);
     for (const worker of this.workers) this.attach(worker);
   }
 
@@ -225,7 +236,7 @@ export class WorkerPool {
     while (this.waiting.length > 0) {
       let target: InferenceWorker | undefined;
       for (const worker of this.workers) {
-        if (worker.jobs.size < JOBS_PER_WORKER && (!target || worker.jobs.size < target.jobs.size)) target = worker;
+        if (worker.jobs.size < this.maxJobsPerWorker && (!target || worker.jobs.size < target.jobs.size)) target = worker;
       }
       if (!target) break;
 

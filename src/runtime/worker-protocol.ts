@@ -23,6 +23,8 @@ export interface WorkerConfiguration {
   readonly plan: ModelPlan;
   /** Class names by class id, for `Detection.name`. */
   readonly labels: readonly string[];
+  /** Most images combined into one `session.run`: 1 for models without a free batch dimension. */
+  readonly maxBatchSize: number;
 }
 
 /** An error as plain data. */
@@ -58,7 +60,13 @@ export type FromWorkerMessage =
       readonly fallback?: { readonly requested: readonly string[]; readonly reason: string };
     }
   | { readonly type: 'load-failed'; readonly error: SerializedError }
-  | { readonly type: 'result'; readonly jobId: number; readonly detections: Detection[] }
+  | {
+      readonly type: 'result';
+      readonly jobId: number;
+      readonly detections: Detection[];
+      /** Number of images in the `session.run` that produced this result. */
+      readonly batchSize: number;
+    }
   | { readonly type: 'job-failed'; readonly jobId: number; readonly error: SerializedError };
 
 /** Converts an error into plain data for `postMessage`. */

@@ -19,5 +19,5 @@ port.on('message', (message: ToWorkerMessage) => {
   if (message.type === 'close') port.close();
   if (message.type !== 'detect') return;
   if (message.width === CRASH_WIDTH) throw new Error(`simulated crash on job ${message.jobId}`);
-  post({ type: 'result', jobId: message.jobId, detections: [] });
+  post({ type: 'result', jobId: message.jobId, detections: [], batchSize: 1 });
 });
