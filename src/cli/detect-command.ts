@@ -5,6 +5,7 @@ import { writeJsonLines } from '../../operators/write-json-lines.js';
 import { writeVideo } from '../../operators/write-video.js';
 import { probeVideo } from '../ffmpeg/probe.js';
 import { runPipeline } from '../runner.js';
+import { resolveModel } from '../model-cache/named-models.js';
 import { loadDetector } from '../runtime/load-detector.js';
 import { fromVideoFile } from '../sources/video-file.js';
 import type { DetectedFrame } from '../types.js';
@@ -14,7 +15,14 @@ import { UsageError } from './usage-error.js';
 /** Parsed options of `framewise detect`. */
 export interface DetectCommandOptions {
   readonly input: string;
+  /** Path of an ONNX file, or the name of a pulled model. */
   readonly model: string;
+  /** Model family overriding recognition; a named model's manifest family by default. */
+  readonly family?: string;
+  /** Path of a label file. */
+  readonly labels?: string;
+  /** Cache folder where named models are looked up. */
+  readonly cacheDir?: string;
   readonly output?: string;
   readonly json?: string;
   readonly classes?: readonly string[];
@@ -39,8 +47,9 @@ export async function runDetectCommand(options: DetectCommandOptions): Promise<D
     );
   }
 
+  const model = await resolveModel(options.model, { cacheDir: options.cacheDir });
   const info = await probeVideo(options.input, { signal: options.signal });
-  const detector = await loadDetector(options.model);
+  const detector = await loadDetector(model.path, { family: options.family ?? model.entry?.family, labels: options.labels });
   try {
     const detectionsByClass = new Map<string, number>();
     const progress = options.progress ? new ProgressBar({ total: info.frameCount }) : undefined;

@@ -5,21 +5,33 @@ import { parseArgs } from 'node:util';
 import { isFramewiseError } from '../errors.js';
 import { killRunningChildren } from '../ffmpeg/process.js';
 import { formatSummary, runDetectCommand } from './detect-command.js';
+import { runModelsCommand } from './models-command.js';
 import { UsageError } from './usage-error.js';
 
 const HELP = `Usage: framewise <command> [options]
 
 Commands:
   detect INPUT --model MODEL   Detect objects in a video or image file.
+  models list                  List the named models, their sizes and whether they are downloaded.
+  models pull NAME...          Download named models (or the car-detection sample video) into the cache.
 
 Options of detect:
-  --model, -m PATH       ONNX detector file (required).
+  --model, -m MODEL      ONNX detector file, or the name of a pulled model such as tiny-yolov3 (required).
+  --family NAME          Model family, when recognition from the file picks the wrong one (see docs/models.md).
+  --labels PATH          Class names, one per line, replacing the model's own.
   --output, -o PATH      Write the annotated video here (.mp4, .avi, .webm, .mkv, .mov).
   --json PATH            Write one JSON object per frame (JSON Lines).
   --classes NAMES        Comma-separated class names to keep, for example person,car.
   --min-score S          Minimum detection score, 0 to 1 (default 0.25).
   --iou S                IoU threshold of non-maximum suppression, 0 to 1 (default 0.45).
   --no-progress          Do not draw the progress bar on stderr.
+
+Options of models (--cache-dir also applies to detect --model NAME):
+  --cache-dir DIR        Cache folder. Default $FRAMEWISE_CACHE_DIR, else $XDG_CACHE_HOME/framewise,
+                         else ~/.cache/framewise.
+  --base-url URL         Download from URL/<path> instead of each file's own host, for a mirror.
+                         Default $FRAMEWISE_MODEL_BASE_URL.
+  --no-progress          Do not draw the download progress bar on stderr.
 
 General options:
   --help, -h             Show this help and exit.
@@ -76,6 +88,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         'min-score': { type: 'string' },
         iou: { type: 'string' },
         'no-progress': { type: 'boolean' },
+        family: { type: 'string' },
+        labels: { type: 'string' },
+        'cache-dir': { type: 'string' },
+        'base-url': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -96,6 +112,14 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   const [command, input, ...extra] = positionals;
   if (command === undefined) return usageFailure('Missing command.');
+  if (command === 'models') {
+    return runModelsCommand({
+      args: positionals.slice(1),
+      cacheDir: values['cache-dir'],
+      baseUrl: values['base-url'],
+      progress: !values['no-progress'],
+    }).then(() => 0, reportFailure);
+  }
   if (command !== 'detect') return usageFailure(`Unknown command ${JSON.stringify(command)}.`);
   if (input === undefined) return usageFailure('Missing INPUT: the video or image file to process.');
   if (extra.length > 0) return usageFailure(`Unexpected arguments: ${extra.join(' ')}.`);
@@ -121,6 +145,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const options = {
       input,
       model: values.model,
+      family: values.family,
+      labels: values.labels,
+      cacheDir: values['cache-dir'],
       output: values.output,
       json: values.json,
       classes: parseClasses(values.classes),
@@ -137,15 +164,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write('framewise: stopped; outputs were finalised.\n');
       return exitCodeFor(interruptedBy);
     }
-    if (error instanceof UsageError) return usageFailure(error.message);
-    if (isFramewiseError(error, 'INVALID_ARGUMENT')) return usageFailure(error.message);
-    const code = isFramewiseError(error) ? ` [${error.code}]` : '';
-    process.stderr.write(`framewise: ${error instanceof Error ? error.message : String(error)}${code}\n`);
-    return 1;
+    return reportFailure(error);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Prints a failure and returns its exit code: 2 for usage errors and invalid arguments, 1 otherwise. */
+function reportFailure(error: unknown): number {
+  if (error instanceof UsageError) return usageFailure(error.message);
+  if (isFramewiseError(error, 'INVALID_ARGUMENT')) return usageFailure(error.message);
+  const code = isFramewiseError(error) ? ` [${error.code}]` : '';
+  process.stderr.write(`framewise: ${error instanceof Error ? error.message : String(error)}${code}\n`);
+  return 1;
 }
 
 function usageFailure(message: string): number {
