@@ -5,6 +5,7 @@ import { FramewiseError, isFramewiseError } from '../src/errors.js';
 import { resolveDetectionSettings } from '../src/runtime/detection-settings.js';
 import type { DetectionSettings, Detector } from '../src/runtime/types.js';
 import type { DetectedFrame, Detection, Frame } from '../src/types.js';
+import { shouldRunInference } from './sample-every.js';
 
 /** Options of {@link detect}. Unset fields take the defaults listed on each. */
 export interface DetectOptions {
@@ -36,6 +37,8 @@ interface PendingFrame {
   /** Set once inference has run. */
   detections?: readonly Detection[];
   started: boolean;
+  /** True when the frame is marked to skip inference and takes the latest detections when emitted. */
+  readonly carried: boolean;
 }
 
 /**
@@ -44,6 +47,11 @@ interface PendingFrame {
  * Inference runs in the detector's worker threads, with up to `detector.concurrency` frames in
  * flight at once. Frames waiting for a worker are held, so a bounded source pauses decoding until
  * the detector has room (see docs/backpressure.md).
+ *
+ * Frames marked to skip inference (by `sampleEvery` or `resample`, see `INFERENCE_MARK`) are not
+ * sent to the model: each is emitted, in its place in the order, with the detections of the
+ * latest frame before it and `carried: true`. A skipped frame with no detected frame before it
+ * gets no detections. Frames the model ran on have `carried: false`.
  *
  * ```
  * frames:     --a--b--c--|
@@ -82,6 +90,8 @@ export function detect(detector: Detector, options: DetectOptions = {}): Operato
       let upstreamDone = false;
       // Set on teardown or error, so late results are ignored.
       let closed = false;
+      // Detections of the latest emitted frame, carried to the frames that skip inference.
+      let latestDetections: readonly Detection[] = [];
 
       const fail = (error: unknown, frame: Frame): void => {
         if (closed) return;
@@ -101,9 +111,11 @@ export function detect(detector: Detector, options: DetectOptions = {}): Operato
       };
 
       const flush = (): void => {
-        while (!closed && pending.length > 0 && pending[0]!.detections !== undefined) {
+        while (!closed && pending.length > 0 && (pending[0]!.carried || pending[0]!.detections !== undefined)) {
           const head = pending.shift()!;
-          subscriber.next({ ...head.frame, detections: head.detections! });
+          const detections = head.carried ? latestDetections : head.detections!;
+          latestDetections = detections;
+          subscriber.next({ ...head.frame, detections, carried: head.carried });
           head.release();
         }
         if (!closed && upstreamDone && pending.length === 0) {
@@ -137,8 +149,10 @@ export function detect(detector: Detector, options: DetectOptions = {}): Operato
       const subscription = source.subscribe({
         next: (frame) => {
           if (closed) return;
-          pending.push({ frame, release: holdFrame(frame), started: false });
-          dispatch();
+          const carried = !shouldRunInference(frame);
+          pending.push({ frame, release: holdFrame(frame), started: carried, carried });
+          if (carried) flush();
+          else dispatch();
         },
         error: (error: unknown) => {
           if (closed) return;

@@ -1,0 +1,32 @@
+import { TestScheduler } from 'rxjs/testing';
+import { expect } from 'vitest';
+import type { DetectedFrame, Detection } from '../../src/types.js';
+
+/** A TestScheduler whose assertions go through vitest's deep equality. */
+export function createScheduler(): TestScheduler {
+  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+}
+
+/** A detection of class `name` with a fixed box; the class id is not used by the analysis operators. */
+export function detection(name: string, score = 0.9): Detection {
+  return { classId: 0, name, score, box: [1.7, 2.2, 30.9, 40.5] };
+}
+
+/** A 2x2 detected frame at `timestampMs` with one detection per name in `names`. */
+export function detectedFrame(index: number, timestampMs: number, names: readonly string[] = []): DetectedFrame {
+  return {
+    sourceId: 'test',
+    index,
+    timestampMs,
+    width: 2,
+    height: 2,
+    data: new Uint8Array(12),
+    live: false,
+    detections: names.map((name) => detection(name)),
+  };
+}
+
+/** Frames `0..count-1` at a constant rate, each with the detections `namesOf(index)`. */
+export function framesAt(fps: number, count: number, namesOf: (index: number) => readonly string[] = () => []): DetectedFrame[] {
+  return Array.from({ length: count }, (_, index) => detectedFrame(index, (index * 1000) / fps, namesOf(index)));
+}
