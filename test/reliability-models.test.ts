@@ -2,6 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detect } from '../operators/detect.js';
+import { sampleEvery } from '../operators/sample-every.js';
+import { timeout } from '../operators/timeout.js';
 import { isFramewiseError, type FramewiseError } from '../src/errors.js';
 import { runningChildPids } from '../src/ffmpeg/process.js';
 import { loadDetector } from '../src/runtime/load-detector.js';
@@ -145,6 +147,20 @@ describe('model and option errors', () => {
 
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.context.value).toBe(iouThreshold);
+  });
+
+  it.each([-1, Number.NaN])('rejects timeout seconds %d at call time', (seconds) => {
+    const error = thrownBy(() => timeout({ seconds }));
+
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.context.value).toBe(seconds);
+  });
+
+  it.each([-1, 0, 1.5])('rejects detection interval %d at call time', (interval) => {
+    const error = thrownBy(() => sampleEvery(interval));
+
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.context.value).toBe(interval);
   });
 
   it('rejects a negative maxQueuedFrames at call time', () => {

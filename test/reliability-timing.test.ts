@@ -1,9 +1,12 @@
+import { lastValueFrom, map, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { timeout } from '../operators/timeout.js';
+import { windowBySecond } from '../operators/window-by-second.js';
 import { writeVideo } from '../operators/write-video.js';
 import { probeVideo } from '../src/ffmpeg/probe.js';
 import { runPipeline } from '../src/runner.js';
 import { DEFAULT_UNTIMED_FRAME_RATE, fromVideoFile } from '../src/sources/video-file.js';
-import type { Frame } from '../src/types.js';
+import type { DetectedFrame, Frame } from '../src/types.js';
 import { createRecordingLogger, createTempMediaDir, type TempMediaDir } from './helpers/media.js';
 import { frameTimesMs, inspectMedia } from './helpers/reliability.js';
 
@@ -102,6 +105,34 @@ describe('variable frame rate', () => {
     frames.forEach((frame, index) => {
       expect(frame.timestampMs).toBeCloseTo((expected[index] as number) - (expected[0] as number), 3);
     });
+  });
+
+  it('times out by media time', async () => {
+    const input = media.file('variable.mp4');
+    const times = await frameTimesMs(input);
+    const expected = times.filter((time) => time - (times[0] as number) < 1000).length;
+
+    const frames = await lastValueFrom(fromVideoFile(input).pipe(timeout({ seconds: 1 }), toArray()));
+
+    expect(expected).toBeGreaterThan(0);
+    expect(expected).toBeLessThan(times.length);
+    expect(frames).toHaveLength(expected);
+  });
+
+  it('windows frames by media time', async () => {
+    const input = media.file('variable.mp4');
+    const times = (await frameTimesMs(input)).map((time, _, all) => time - (all[0] as number));
+    const expectedCounts = [0, 1, 2, 3].map((second) => times.filter((time) => Math.floor(time / 1000) === second).length).filter((count) => count > 0);
+
+    const windows = await lastValueFrom(
+      fromVideoFile(input).pipe(
+        map((frame): DetectedFrame => ({ ...frame, detections: [] })),
+        windowBySecond(),
+        toArray(),
+      ),
+    );
+
+    expect(windows.map((window) => window.frameCount)).toEqual(expectedCounts);
   });
 
   it('writes each frame at its own timestamp', async () => {
