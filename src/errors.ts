@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'DETECTOR_DISPOSED'
   | 'DOWNLOAD_FAILED'
   | 'CHECKSUM_MISMATCH'
+  | 'CALLBACK_FAILED'
   | 'ABORTED';
 
 /** Typed details attached to an error: the offending value, the path, expected versus actual. */

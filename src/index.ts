@@ -24,6 +24,22 @@ export type { InputPreprocessing } from '../models/preprocess.js';
 export { bitmapRenderer, type Renderer, type Annotation, type AnnotationStyle } from './render/renderer.js';
 export { CLASS_PALETTE, colorForClass, contrastRatio, textColorFor, type Rgb } from './render/palette.js';
 
+// Other sources.
+export { fromCapture, type CaptureLike, type CaptureImage, type CaptureOptions, type MatLike, type BgrImage } from './sources/capture.js';
+
+// Analysis and the ImageAI-style facade.
+export { countByClass, type ClassCounts, type DetectionSummary } from './analysis/summary.js';
+export { VideoObjectDetection, type ModelType, type VideoObjectDetectionOptions, type LoadModelOptions } from './facade/video-object-detection.js';
+export type {
+  ImageAIDetection,
+  ImageAICounts,
+  PerFrameFunction,
+  PerWindowFunction,
+  VideoCompleteFunction,
+  ProgressStream,
+  VideoDetectionOptions,
+} from './facade/imageai-types.js';
+
 // Running pipelines.
 export { runPipeline, type RunOptions, type RunResult } from './runner.js';
 export { whenFinalized } from './finalizers.js';

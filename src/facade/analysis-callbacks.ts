@@ -10,9 +10,8 @@ import { FramewiseError, isFramewiseError, type ErrorCode } from '../errors.js';
 import type { DetectedFrame } from '../types.js';
 import { toImageAIArrays, toImageAIDetection, type PerFrameFunction, type PerWindowFunction } from './imageai-types.js';
 
-// TODO: add 'CALLBACK_FAILED' to ErrorCode in src/errors.ts and docs/errors.md; until then the cast keeps the code stable.
 /** Code of the error that wraps an exception thrown (or a rejection returned) by a user callback. */
-export const CALLBACK_FAILED = 'CALLBACK_FAILED' as ErrorCode;
+export const CALLBACK_FAILED: ErrorCode = 'CALLBACK_FAILED';
 
 /** Callback names as the facade's options spell them, quoted in error messages. */
 export type CallbackName = 'perFrameFunction' | 'perSecondFunction' | 'perMinuteFunction' | 'videoCompleteFunction';
