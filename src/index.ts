@@ -16,7 +16,23 @@ export { loadDetector } from './runtime/load-detector.js';
 export { detectImage, type DetectImageOptions } from './runtime/detect-image.js';
 export { resolveDetectionSettings } from './runtime/detection-settings.js';
 export { runningInferenceWorkers } from './runtime/worker-pool.js';
-export { COCO80_LABELS } from '../models/labels.js';
+export { COCO80_LABELS, COCO91_LABELS, DARKNET_COCO80_LABELS, canonicalizeLabels } from '../models/labels.js';
+export { knownFamilies } from '../models/registry.js';
+
+// Named models and the download cache.
+export {
+  listModels,
+  pullModel,
+  resolveModel,
+  type ModelCacheOptions,
+  type PullOptions,
+  type PullResult,
+  type CachedEntry,
+  type ResolvedModel,
+} from './model-cache/named-models.js';
+export { BUILTIN_MANIFEST, loadManifest, type ManifestEntry } from './model-cache/manifest.js';
+export { resolveCacheDir } from './model-cache/cache-dir.js';
+export { downloadVerified, type DownloadProgress } from './model-cache/download.js';
 export type { ModelAdapter, ModelPlan, ModelSignature } from '../models/adapter.js';
 export type { InputPreprocessing } from '../models/preprocess.js';
 

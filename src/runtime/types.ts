@@ -7,9 +7,9 @@ export interface DetectorInfo {
   readonly path: string;
   /** Model family that decodes the outputs, such as `yolov8`. */
   readonly family: string;
-  /** Width of the model input in pixels. */
+  /** Width of the model input in pixels; 0 when each image goes in at its own size (torchvision models with free height and width). */
   readonly inputWidth: number;
-  /** Height of the model input in pixels. */
+  /** Height of the model input in pixels; 0 when each image goes in at its own size. */
   readonly inputHeight: number;
   /** Class names, indexed by `classId`. */
   readonly labels: readonly string[];
