@@ -48,14 +48,16 @@ export async function runDetectCommand(options: DetectCommandOptions): Promise<D
   }
 
   const model = await resolveModel(options.model, { cacheDir: options.cacheDir });
-  const info = await probeVideo(options.input, { signal: options.signal });
   const detector = await loadDetector(model.path, { family: options.family ?? model.entry?.family, labels: options.labels });
   try {
+    // Built before probing, so an unknown class name or a bad score fails before ffprobe starts.
+    const detectStage = detect(detector, { minScore: options.minScore, iouThreshold: options.iouThreshold, classes: options.classes });
+    const info = await probeVideo(options.input, { signal: options.signal });
     const detectionsByClass = new Map<string, number>();
     const progress = options.progress ? new ProgressBar({ total: info.frameCount }) : undefined;
 
     let pipeline = fromVideoFile(options.input).pipe(
-      detect(detector, { minScore: options.minScore, iouThreshold: options.iouThreshold, classes: options.classes }),
+      detectStage,
       tap((frame: DetectedFrame) => {
         for (const detection of frame.detections) {
           detectionsByClass.set(detection.name, (detectionsByClass.get(detection.name) ?? 0) + 1);
