@@ -25,10 +25,12 @@ const carVideo = sharedMedia('car-detection.mp4');
 const assetsPresent = existsSync(modelPath) && peopleVideo !== undefined && carVideo !== undefined;
 
 /** Frame count, duration in seconds and codec of the first video stream, as ffprobe reads them. */
-async function probeOutput(path: string): Promise<{ frames: number; seconds: number; codec: string; streams: string[] }> {
+async function probeOutput(
+  path: string,
+): Promise<{ frames: number; seconds: number; codec: string; streams: string[]; streamSeconds: Record<string, number> }> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-show_streams', '-show_format', '-of', 'json', path]);
   const parsed = JSON.parse(stdout) as {
-    streams: { codec_type: string; codec_name: string; nb_read_frames?: string }[];
+    streams: { codec_type: string; codec_name: string; nb_read_frames?: string; duration?: string }[];
     format: { duration: string };
   };
   const video = parsed.streams.find((stream) => stream.codec_type === 'video');
@@ -37,6 +39,7 @@ async function probeOutput(path: string): Promise<{ frames: number; seconds: num
     seconds: Number(parsed.format.duration),
     codec: video?.codec_name ?? '',
     streams: parsed.streams.map((stream) => stream.codec_type),
+    streamSeconds: Object.fromEntries(parsed.streams.map((stream) => [stream.codec_type, Number(stream.duration)])),
   };
 }
 
@@ -118,6 +121,9 @@ describe.skipIf(!assetsPresent)('main job end to end (real model, real video)', 
     expect(probed.frames).toBeGreaterThanOrEqual(20);
     expect(probed.frames).toBeLessThan(377);
     expect(probed.streams).toEqual(['video', 'audio']);
+    // The audio track ends with the video instead of running on for the whole source.
+    expect(probed.streamSeconds.audio).toBeLessThanOrEqual(probed.streamSeconds.video! + 0.2);
+    expect(probed.seconds).toBeLessThan(probed.streamSeconds.video! + 0.2);
     await waitForNoChildren(runningChildPids);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(settledCount).toBe(1);

@@ -132,6 +132,8 @@ export function buildEncoderArgs(spec: EncoderArgsSpec): string[] {
   if (spec.audio) {
     args.push('-c:a', spec.audio.codec);
     if (spec.audio.codec === 'aac' || spec.audio.codec === 'libopus') args.push('-b:a', '128k');
+    // Ends the audio with the video, so a run that stopped early does not carry the source's whole track.
+    args.push('-shortest');
   }
   args.push(...spec.extraOutputArgs, '-f', container.muxer, `file:${spec.outputPath}`);
   return args;
