@@ -4,6 +4,9 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isFramewiseError } from '../errors.js';
 import { killRunningChildren } from '../ffmpeg/process.js';
+import type { Logger } from '../logger.js';
+import { maskUrlCredentials } from '../secrets.js';
+import type { RtspTransport } from '../sources/stream.js';
 import { formatSummary, runDetectCommand } from './detect-command.js';
 import { runModelsCommand } from './models-command.js';
 import { UsageError } from './usage-error.js';
@@ -11,7 +14,9 @@ import { UsageError } from './usage-error.js';
 const HELP = `Usage: framewise <command> [options]
 
 Commands:
-  detect INPUT --model MODEL   Detect objects in a video or image file.
+  detect INPUT --model MODEL   Detect objects in a video or image file, or a live stream.
+  detect --camera DEVICE --model MODEL
+                               Detect objects in a camera's frames.
   models list                  List the named models, their sizes and whether they are downloaded.
   models pull NAME...          Download named models (or the car-detection sample video) into the cache.
 
@@ -26,6 +31,18 @@ Options of detect:
   --iou S                IoU threshold of non-maximum suppression, 0 to 1 (default 0.45).
   --no-progress          Do not draw the progress bar on stderr.
 
+Live inputs (stream URLs and cameras) of detect:
+  --camera DEVICE        Read this camera instead of INPUT: an index such as 0, or a device name or
+                         path (/dev/video2 on Linux, the camera's name on Windows).
+  --camera-format NAME   ffmpeg input format of the camera. Default v4l2 (Linux), avfoundation (macOS),
+                         dshow (Windows).
+  --timeout SECONDS      Stop after this many seconds of wall-clock time, finalise the outputs and exit 0.
+                         Without it, a live run goes on until interrupted.
+  --rtsp-transport T     RTSP transport, tcp or udp (default tcp).
+  --stall-timeout SECONDS
+                         Reconnect after this many seconds without a frame (default 10).
+  --live                 Read an http(s):// INPUT as a live stream even when the server states a duration.
+
 Options of models (--cache-dir also applies to detect --model NAME):
   --cache-dir DIR        Cache folder. Default $FRAMEWISE_CACHE_DIR, else $XDG_CACHE_HOME/framewise,
                          else ~/.cache/framewise.
@@ -37,7 +54,9 @@ General options:
   --help, -h             Show this help and exit.
   --version, -v          Print the version and exit.
 
-INPUT that contains "://" is a URL; anything else is a file path.
+INPUT that contains "://" is a URL; anything else is a file path. rtsp://, rtsps://, rtmp:// and rtmps://
+URLs are live streams; an http(s):// URL is a live stream (MJPEG, live HLS) when the server states no
+duration, and a file otherwise. Live streams reconnect after failures until the run is stopped.
 Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
 `;
 
@@ -62,6 +81,33 @@ function parseScore(name: string, text: string | undefined): number | undefined 
   }
   return value;
 }
+
+/** Parses a positive number of seconds. */
+function parseSeconds(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`Invalid ${name}: ${JSON.stringify(text)}. Expected a positive number of seconds.`);
+  }
+  return value;
+}
+
+function parseTransport(text: string | undefined): RtspTransport | undefined {
+  if (text === undefined) return undefined;
+  if (text !== 'tcp' && text !== 'udp') throw new UsageError(`Invalid --rtsp-transport: ${JSON.stringify(text)}. Expected tcp or udp.`);
+  return text;
+}
+
+/**
+ * Prints the warnings of live inputs (lost connections, stalls), which carry no credentials.
+ * Errors are not printed here, because the run fails with them and main() reports them.
+ */
+const stderrWarnings: Logger = {
+  debug() {},
+  info() {},
+  warn: (message, fields) => process.stderr.write(`framewise: ${message}${typeof fields?.error === 'string' ? `: ${fields.error}` : ''}\n`),
+  error() {},
+};
 
 /** Splits `--classes` into names. An empty list is rejected because it would silently drop every detection. */
 function parseClasses(text: string | undefined): string[] | undefined {
@@ -92,6 +138,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         labels: { type: 'string' },
         'cache-dir': { type: 'string' },
         'base-url': { type: 'string' },
+        camera: { type: 'string' },
+        'camera-format': { type: 'string' },
+        timeout: { type: 'string' },
+        'rtsp-transport': { type: 'string' },
+        'stall-timeout': { type: 'string' },
+        live: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -121,7 +173,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     }).then(() => 0, reportFailure);
   }
   if (command !== 'detect') return usageFailure(`Unknown command ${JSON.stringify(command)}.`);
-  if (input === undefined) return usageFailure('Missing INPUT: the video or image file to process.');
+  if (input === undefined && values.camera === undefined) {
+    return usageFailure('Missing INPUT: the video or image file or the stream URL to process, or --camera DEVICE.');
+  }
+  if (input !== undefined && values.camera !== undefined) {
+    return usageFailure(`Give either INPUT or --camera, not both (got ${JSON.stringify(maskUrlCredentials(input))} and --camera ${values.camera}).`);
+  }
   if (extra.length > 0) return usageFailure(`Unexpected arguments: ${extra.join(' ')}.`);
   if (values.model === undefined) return usageFailure('Missing --model: the ONNX detector file.');
 
@@ -143,7 +200,14 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   try {
     const options = {
-      input,
+      input: input ?? '',
+      camera: values.camera,
+      cameraFormat: values['camera-format'],
+      timeoutSeconds: parseSeconds('--timeout', values.timeout),
+      rtspTransport: parseTransport(values['rtsp-transport']),
+      stallTimeoutSeconds: parseSeconds('--stall-timeout', values['stall-timeout']),
+      live: values.live,
+      logger: stderrWarnings,
       model: values.model,
       family: values.family,
       labels: values.labels,
