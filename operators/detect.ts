@@ -25,7 +25,7 @@ export interface DetectOptions {
    * the detector together (integer, at least 1). A batch goes out when it is full or
    * `maxBatchWaitMs` after its first frame arrived, whichever comes first. Default: no batching,
    * so each frame goes to the detector as soon as it has room. Larger batches let a detector that
-   * combines concurrent images into one `session.run` use an accelerator better; they cost
+   * combines concurrent images into one `session.run` use an accelerator better. They cost
    * latency, and a batch larger than the source's `maxQueuedFrames` only fills through the wait.
    */
   readonly maxBatchSize?: number;

@@ -124,7 +124,7 @@ function maskUnparsedUrl(text: string): string {
   return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, `$1${MASK}:${MASK}@`);
 }
 
-/** The decoded user name, password and secret query values of `url`, longest first. */
+/** Returns the decoded user name, password and secret query values of `url`, longest first. */
 function urlSecrets(url: URL): string[] {
   const values = [safeDecode(url.username), safeDecode(url.password)];
   for (const [key, value] of url.searchParams) {
@@ -143,8 +143,8 @@ function safeDecode(text: string): string {
 }
 
 /**
- * A global pattern that matches `secret` with each character either literal or percent-encoded
- * (UTF-8 bytes, hex digits in either case), and a space also as `+`.
+ * Builds a global pattern that matches `secret` with each character either literal or
+ * percent-encoded (UTF-8 bytes, hex digits in either case), and a space also as `+`.
  */
 function secretPattern(secret: string): RegExp {
   let source = '';

@@ -235,8 +235,8 @@ function toArrayWhile<T>(keepGoing: (collected: T[]) => boolean) {
 }
 
 /**
- * A detector that names the dominant colour of each image (`red` or `blue`) after 20 ms, and
- * records which sources' frames it received together: calls made in one synchronous run are one batch.
+ * Creates a detector that names the dominant colour of each image (`red` or `blue`) after 20 ms.
+ * It records which sources' frames it received together: calls made in one synchronous run are one batch.
  */
 function colorDetector(): Detector & { batches: string[][] } {
   const batches: string[][] = [];

@@ -168,7 +168,7 @@ describe('fromStream over MJPEG-over-HTTP', () => {
   });
 });
 
-/** A detector that answers every image after `delayMs`, one at a time. */
+/** Creates a detector that returns no detections for each image after `delayMs`, one image at a time. */
 function slowDetector(delayMs: number): Detector & { calls: number } {
   const detector = {
     calls: 0,

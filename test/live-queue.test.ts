@@ -6,7 +6,7 @@ import { reconnectDelayMs, resolveReconnectOptions } from '../src/sources/live-s
 import { createSourceCounters, type MutableSourceCounters } from '../src/sources/source-state.js';
 import type { Frame } from '../src/types.js';
 
-/** A queue whose consumer holds every frame until the test releases it. */
+/** Creates a queue whose consumer keeps a hold on every frame until the test releases it. */
 function heldQueue(options: LiveQueueOptions) {
   const counters: MutableSourceCounters = createSourceCounters();
   const delivered: Frame[] = [];

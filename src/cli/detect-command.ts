@@ -111,7 +111,7 @@ export function formatSummary(summary: DetectSummary, options: Pick<DetectComman
   );
 }
 
-/** The input as the summary names it: the camera, or the path or URL with its credentials masked. */
+/** Returns the input's name for the summary: the camera, or the path or URL with its credentials masked. */
 function describeInput(options: Pick<DetectCommandOptions, 'input' | 'camera'>): string {
   if (options.camera !== undefined) return `camera ${options.camera}`;
   return options.input.includes('://') ? maskUrlCredentials(options.input) : options.input;

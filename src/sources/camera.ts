@@ -66,7 +66,7 @@ export interface CameraOptions extends FfmpegPaths, LiveQueueOptions {
  *
  * Frames are live: `timestampMs` is the arrival time since the first frame. Frames that arrive
  * while `maxQueuedFrames` frames are queued are dropped by the `overflow` policy and counted in
- * `state`. A device that disappears is reopened with backoff, like a lost stream; a capture
+ * `state`. A device that disappears is reopened with backoff, like a lost stream. A capture
  * object cannot be reopened, so its errors fail the source, and its end of stream ends it.
  * Subscribers share one device (see {@link LiveSource}).
  *
@@ -158,7 +158,7 @@ function platformInputFormat(): string {
   return 'v4l2';
 }
 
-/** The argument after `-i` for a device in the given input format. */
+/** Returns the argument after `-i` for a device in the given input format. */
 function deviceInput(device: CameraDevice, inputFormat: string): string {
   if (typeof device === 'number') {
     if (!(Number.isSafeInteger(device) && device >= 0)) throw invalidArgument('device', device, 'a camera index of 0 or more, or a device name');

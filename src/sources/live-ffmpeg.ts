@@ -14,13 +14,13 @@ import { classifyStderrLine, LineSplitter } from './frame-reader.js';
 import type { LiveImage } from './live-queue.js';
 import type { LiveInput, LiveInputHandlers } from './live-source.js';
 
-/** What the ffmpeg process reads, and how to talk about it without leaking credentials. */
+/** Input of the ffmpeg process, with the means to name it without leaking credentials. */
 export interface FfmpegLiveInputSpec {
   readonly ffmpegPath: string;
   /** Input options followed by `-i` and the input itself. */
   readonly inputArgs: readonly string[];
   readonly sourceId: string;
-  /** How messages name the input, free of credentials. */
+  /** Name of the input in messages, free of credentials. */
   readonly description: string;
   /** Removes credentials from any text derived from the input (stderr lines, arguments). */
   readonly redact: (text: string) => string;

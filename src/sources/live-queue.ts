@@ -11,7 +11,7 @@ import type { MutableSourceCounters } from './source-state.js';
  *   and keeps the last place for the newest frame.
  * - `drop-newest`: drop the frame that just arrived, so frames already queued go on in order.
  * - `block`: drop nothing and stop reading the input until there is room. A network stream then
- *   falls behind real time and its backlog collects in ffmpeg and socket buffers; a server or
+ *   falls behind real time, and its backlog collects in ffmpeg and socket buffers. A server or
  *   camera that cannot wait may drop frames or close the connection itself.
  */
 export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'block';
@@ -25,7 +25,7 @@ export interface LiveQueueOptions {
    * wait, and costs `width * height * 3` bytes per frame (about 6 MB at 1920x1080).
    */
   readonly maxQueuedFrames?: number;
-  /** What happens to frames arriving while the queue is full. Default `'drop-oldest'`. */
+  /** Policy for frames arriving while the queue is full. Default `'drop-oldest'`. */
   readonly overflow?: OverflowPolicy;
   /**
    * Staleness budget in milliseconds: a frame that waited in the source longer than this since it

@@ -1,7 +1,7 @@
 /**
  * The supervisor shared by live sources: opens an input, watches it for stalls, reconnects with
  * exponential backoff and jitter, publishes the source state and feeds frames through the live
- * queue. `fromStream` and `fromCamera` supply the input; this file knows nothing about ffmpeg.
+ * queue. `fromStream` and `fromCamera` supply the input, so nothing here depends on ffmpeg.
  */
 import { Observable, share, type Subscriber } from 'rxjs';
 import { FramewiseError, invalidArgument } from '../errors.js';
@@ -29,7 +29,7 @@ export interface LiveSource extends Observable<Frame> {
   readonly state: SourceState;
 }
 
-/** How a live source reconnects after it lost its input. */
+/** Reconnection settings of a live source that lost its input. */
 export interface ReconnectOptions {
   /**
    * Connection attempts in a row that may fail before the source gives up and reports `failed`.
@@ -117,7 +117,7 @@ function checkNonNegativeFinite(name: string, value: unknown): void {
   }
 }
 
-/** How an input ended. */
+/** The way an input ended. */
 export type LiveInputEnd =
   /** The connection was lost or could not be opened; the supervisor may retry. */
   | { readonly kind: 'disconnected'; readonly error: FramewiseError }
@@ -129,7 +129,7 @@ export type LiveInputEnd =
 /** Callbacks an input calls; calls after `close()` are ignored. */
 export interface LiveInputHandlers {
   frame(image: LiveImage): void;
-  /** Called at most once, when the input stops by itself. */
+  /** Called when the input stops by itself. The supervisor ignores calls after the first. */
   ended(end: LiveInputEnd): void;
 }
 
@@ -144,7 +144,7 @@ export interface LiveInput {
 /** Everything the supervisor needs to run a live source. */
 export interface LiveSourceConfig {
   readonly sourceId: string;
-  /** How messages name the source, for example `stream "rtsp://***:***@cam/live"`. Free of credentials. */
+  /** Name of the source in messages, for example `stream "rtsp://***:***@cam/live"`. Free of credentials. */
   readonly description: string;
   /** Opens one connection. Called again for each reconnection attempt. */
   readonly open: (handlers: LiveInputHandlers) => LiveInput;

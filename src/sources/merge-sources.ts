@@ -25,9 +25,9 @@ export interface MergedSources extends Observable<Frame> {
 
 /**
  * Merges the frames of several sources into one stream, keeping each frame's source id and
- * isolating failures: a source that errors (a camera that gave up reconnecting, an unreadable
- * file) reports `failed` on its state, the error is logged, and that source completes while the
- * others go on. The merged stream completes when every source has completed or failed.
+ * isolating failures. A source that errors (a camera that gave up reconnecting, an unreadable
+ * file) reports `failed` on its state and its error is logged. That source then completes while
+ * the others go on. The merged stream completes when every source has completed or failed.
  *
  * Source ids: pass an array of live sources (each keeps its `sourceId`) or any observables (they
  * are named `source-0`, `source-1`, … by position), or a record whose keys name the sources. Each

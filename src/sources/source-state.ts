@@ -2,7 +2,7 @@ import { BehaviorSubject, type Observable } from 'rxjs';
 import type { FramewiseError } from '../errors.js';
 
 /**
- * Where a live source is in its life:
+ * Status of a live source:
  *
  * - `connecting`: the first connection is being opened; no frame has arrived yet.
  * - `live`: frames are arriving.
@@ -10,6 +10,7 @@ import type { FramewiseError } from '../errors.js';
  * - `reconnecting`: the connection was lost; the source waits for its backoff delay or for the
  *   first frame of a new connection.
  * - `ended`: the stream ended (a capture returned its last image) or the last subscriber left.
+ *   It is also the status before the first subscription.
  * - `failed`: the source gave up, after its reconnection attempts or on an error no retry can fix.
  */
 export type SourceStatus = 'connecting' | 'live' | 'stalled' | 'reconnecting' | 'ended' | 'failed';
@@ -118,7 +119,7 @@ export class SourceStateStore {
     return this.status;
   }
 
-  /** The current state with up-to-date counters. */
+  /** Returns the current state with up-to-date counters. */
   snapshot(): SourceState {
     const counters = this.counters;
     const drops = { ...counters.drops };

@@ -53,8 +53,8 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 export const STREAM_PROTOCOLS: readonly string[] = ['rtsp:', 'rtsps:', 'rtmp:', 'rtmps:', 'http:', 'https:'];
 
 /**
- * Time added to framewise's own timeouts for ffmpeg's socket timeout, which only ends a read that
- * would otherwise block forever; the stall watchdog normally acts first.
+ * Time added to framewise's own timeouts to give ffmpeg's socket timeout. That timeout only ends a
+ * read that would otherwise block forever, because the stall watchdog normally acts first.
  */
 const FFMPEG_TIMEOUT_MARGIN_MS = 5000;
 
@@ -69,7 +69,7 @@ const FFMPEG_TIMEOUT_MARGIN_MS = 5000;
  * Failures: ffmpeg exiting, even with code 0, means the connection was lost, not that the video
  * ended. No frame for `stallTimeoutMs` reports `stalled`. In both cases the source reconnects
  * after an exponential backoff with jitter, until frames flow again or `reconnect.maxAttempts`
- * attempts in a row failed; then it reports `failed` and errors. Frames keep their index and
+ * attempts in a row failed. Then it reports `failed` and errors. Frames keep their index and
  * clock across reconnections. A stream that changes resolution yields frames of the new size;
  * every frame carries its own `width` and `height`.
  *

@@ -169,7 +169,7 @@ export function startRtspPublisher(video: string, url: string, keyFrameInterval 
 
 /**
  * Python program of a GStreamer RTSP server that serves a 10 fps JPEG test pattern at
- * `rtsp://127.0.0.1:PORT/test`, over TCP or UDP as the player asks.
+ * `rtsp://127.0.0.1:PORT/test`, over TCP or UDP as the player requests.
  */
 const GST_RTSP_SERVER = `
 import sys
