@@ -58,7 +58,7 @@ describe('framewise detect with live inputs', () => {
     const result = await runCli(['detect', server.url, '--model', model, '--timeout', '2', '--json', json, '--no-progress']);
 
     expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     const records = (await readFile(json, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { sourceId: string; timestampMs: number });
     expect(records.length).toBeGreaterThan(3);
     expect(records.every((record) => record.sourceId === server.url && Number.isFinite(record.timestampMs))).toBe(true);
@@ -73,7 +73,7 @@ describe('framewise detect with live inputs', () => {
       '--model', model, '--timeout', '1.5', '--json', json, '--no-progress',
     ]);
 
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     const lines = (await readFile(json, 'utf8')).trim().split('\n');
     expect(lines.length).toBeGreaterThan(0);
     expect(JSON.parse(lines[0]!)).toMatchObject({ sourceId: 'camera:testsrc2=size=64x48:rate=10' });
@@ -88,7 +88,7 @@ describe('framewise detect with live inputs', () => {
       '--timeout', '2', '--stall-timeout', '1', '--rtsp-transport', 'tcp', '--no-progress',
     ]);
 
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     // The lost connection was reported, masked.
     expect(result.stderr).toContain(`rtsp://***:***@127.0.0.1:${port}/live`);
     const output = result.stdout + result.stderr;
