@@ -41,6 +41,15 @@ export type { InputPreprocessing } from '../models/preprocess.js';
 export { bitmapRenderer, type Renderer, type Annotation, type AnnotationStyle } from './render/renderer.js';
 export { CLASS_PALETTE, colorForClass, contrastRatio, textColorFor, type Rgb } from './render/palette.js';
 
+// Live sources.
+export { fromStream, DEFAULT_STALL_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, STREAM_PROTOCOLS, type StreamOptions, type RtspTransport } from './sources/stream.js';
+export { fromCamera, type CameraOptions, type CameraDevice } from './sources/camera.js';
+export { mergeSources, type MergeSourcesOptions, type MergedSources } from './sources/merge-sources.js';
+export type { LiveSource, ReconnectOptions } from './sources/live-source.js';
+export { DEFAULT_LIVE_MAX_QUEUED_FRAMES, type OverflowPolicy, type LiveQueueOptions } from './sources/live-queue.js';
+export type { SourceState, SourceStatus, SourceCounters, DropCounts } from './sources/source-state.js';
+export { maskUrlCredentials, createUrlRedactor, redactSecrets, type UrlRedactor } from './secrets.js';
+
 // Other sources.
 export { fromCapture, type CaptureLike, type CaptureImage, type CaptureOptions, type MatLike, type BgrImage } from './sources/capture.js';
 
