@@ -104,8 +104,13 @@ function startProcess(command: string, args: readonly string[]): TestProcess {
     output: () => output,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) {
-        process.kill(pid, 'SIGCONT');
-        process.kill(pid, 'SIGKILL');
+        try {
+          process.kill(pid, 'SIGCONT');
+          process.kill(pid, 'SIGKILL');
+        } catch (error) {
+          // ESRCH: it exited between the check and the signal, which is the outcome wanted.
+          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+        }
       }
       await exited;
     },
