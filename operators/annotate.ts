@@ -94,7 +94,9 @@ export function annotate(options: AnnotateOptions = {}): OperatorFunction<Detect
     }
 
     const data = new Uint8Array(frame.data);
-    const annotations: Annotation[] = frame.detections.map((detection) => {
+    // Lowest score first, so where labels overlap the most confident one is drawn on top.
+    const byScore = [...frame.detections].sort((a, b) => a.score - b.score);
+    const annotations: Annotation[] = byScore.map((detection) => {
       const color = checkColor(colorFor(detection), detection);
       return { box: detection.box, color, label: labelOf(detection), textColor: textColorFor(color) };
     });

@@ -4,7 +4,7 @@ import { annotate, type AnnotateOptions } from '../operators/annotate.js';
 import { FRAME_LEASE, type FrameLease } from '../src/backpressure.js';
 import { isFramewiseError } from '../src/errors.js';
 import { measureText } from '../src/render/font.js';
-import { CLASS_PALETTE, contrastRatio, textColorFor, type Rgb } from '../src/render/palette.js';
+import { CLASS_PALETTE, colorForClass, contrastRatio, textColorFor, type Rgb } from '../src/render/palette.js';
 import { bitmapRenderer, type Annotation, type AnnotationStyle, type Renderer } from '../src/render/renderer.js';
 import type { BoxXYXY, DetectedFrame, Detection } from '../src/types.js';
 
@@ -102,6 +102,14 @@ describe('annotate box outline', () => {
 });
 
 describe('annotate label', () => {
+  it('draws the most confident label on top', async () => {
+    const box: BoxXYXY = [20, 40, 60, 60];
+    const detections = [detection(2, box, 'car', 0.9), detection(67, box, 'cell phone', 0.3)];
+    const out = await annotateOne(makeFrame(100, 80, detections), { fontScale: 1 });
+    // The label band above the box starts at its left edge, in the background colour of the winner.
+    expect(pixel(out, 20, 39)).toEqual(colorForClass(2));
+  });
+
   it('fills a background above the box with the label text', async () => {
     const out = await annotateOne(makeFrame(320, 240, [detection(5, [50, 60, 200, 160], 'bus', 0.92)]), {
       lineWidth: 2,
