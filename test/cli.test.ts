@@ -286,7 +286,12 @@ describe('framewise usage errors', () => {
 
   it('rejects an unknown option', async () => {
     const result = await runCli(['detect', smallVideo, '--model', smallModel, '--frobnicate']);
-    expectUsageError(result, /Unknown option '--frobnicate'/);
+    expectUsageError(result, /^framewise: Unknown option --frobnicate\.$/m);
+  });
+
+  it('rejects an option without its value', async () => {
+    const result = await runCli(['detect', smallVideo, '--model']);
+    expectUsageError(result, /^framewise: Option --model needs a value\.$/m);
   });
 
   it('rejects an unknown class name and lists the valid ones', async () => {

@@ -105,7 +105,7 @@ export function formatSummary(summary: DetectSummary, options: Pick<DetectComman
   const perClass = classes.length > 0 ? classes.map(([name, count]) => `${name} ${count}`).join(', ') : 'none';
   const outputs = [options.output, options.json].filter((path): path is string => path !== undefined);
   return (
-    `Processed ${summary.frames} frames of ${describeInput(options)} in ${formatDuration(seconds)} (${fps.toFixed(1)} fps). ` +
+    `Processed ${summary.frames} ${summary.frames === 1 ? 'frame' : 'frames'} of ${describeInput(options)} in ${formatDuration(seconds)} (${fps.toFixed(1)} fps). ` +
     `Detections: ${total} (${perClass}).` +
     (outputs.length > 0 ? ` Wrote ${outputs.join(' and ')}.` : '')
   );

@@ -149,7 +149,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       },
     });
   } catch (error) {
-    return usageFailure(error instanceof Error ? error.message : String(error));
+    return usageFailure(describeParseError(error));
   }
 
   const { values, positionals } = parsed;
@@ -242,6 +242,17 @@ function reportFailure(error: unknown): number {
   const code = isFramewiseError(error) ? ` [${error.code}]` : '';
   process.stderr.write(`framewise: ${error instanceof Error ? error.message : String(error)}${code}\n`);
   return 1;
+}
+
+/** Rewrites parseArgs's errors, whose texts are long and quote oddly, as one short sentence. */
+function describeParseError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error instanceof Error ? error.message : String(error);
+  // The quoted part is '--name', or '-m, --name <value>' for an option with a short form.
+  const option = /--[\w-]+/.exec(message)?.[0] ?? /'(-[^' ,]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `Unknown option ${option}.`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) return `Option ${option} needs a value.`;
+  return message;
 }
 
 function usageFailure(message: string): number {
