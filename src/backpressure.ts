@@ -30,6 +30,42 @@ export function holdFrame(frame: Frame): () => void {
   return lease ? lease.retain() : noop;
 }
 
+/** A new lease, and the function that drops the emission's hold on it. */
+export interface IssuedLease {
+  readonly lease: FrameLease;
+  /** Drops the hold the emission took; call it once `next()` has returned. */
+  readonly releaseEmission: () => void;
+}
+
+/**
+ * Creates a lease already held once, by the emission. `onSettled` runs once, when the last hold
+ * is released. Sources use it to count frames still held downstream.
+ */
+export function createLease(onSettled: () => void): IssuedLease {
+  let holds = 1;
+  const drop = (): void => {
+    holds -= 1;
+    if (holds === 0) onSettled();
+  };
+  const once = (): (() => void) => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      drop();
+    };
+  };
+  const lease: FrameLease = {
+    retain: () => {
+      // A hold taken after every other hold was released comes too late to count; see holdFrame.
+      if (holds === 0) return noop;
+      holds += 1;
+      return once();
+    },
+  };
+  return { lease, releaseEmission: once() };
+}
+
 /** Counters of one source subscription, for monitoring and tests. */
 export interface FlowCounters {
   /** Frames emitted so far. */
@@ -73,8 +109,7 @@ export class FlowGate {
    * Issues the lease of a frame about to be emitted, already held once by the emission.
    * Returns the lease and the function that drops the emission's hold, to call after `next()`.
    */
-  issue(): { lease: FrameLease; releaseEmission: () => void } {
-    let holds = 1;
+  issue(): IssuedLease {
     const counters = this.counters;
     counters.emitted += 1;
     counters.queued += 1;
@@ -84,27 +119,7 @@ export class FlowGate {
       counters.pauses += 1;
     }
 
-    const drop = (): void => {
-      holds -= 1;
-      if (holds === 0) this.settle();
-    };
-    const once = (): (() => void) => {
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        drop();
-      };
-    };
-    const lease: FrameLease = {
-      retain: () => {
-        // A hold taken after every other hold was released comes too late to count; see holdFrame.
-        if (holds === 0) return noop;
-        holds += 1;
-        return once();
-      },
-    };
-    return { lease, releaseEmission: once() };
+    return createLease(() => this.settle());
   }
 
   private settle(): void {

@@ -1,4 +1,4 @@
-import { FRAME_LEASE, type FrameLease } from '../backpressure.js';
+import { FRAME_LEASE, createLease, type IssuedLease } from '../backpressure.js';
 import { invalidArgument } from '../errors.js';
 import type { Frame } from '../types.js';
 import type { MutableSourceCounters } from './source-state.js';
@@ -244,33 +244,13 @@ export class LiveQueue {
   }
 
   /** Issues the lease of a frame about to be emitted, held once by the emission itself. */
-  private issueLease(): { lease: FrameLease; releaseEmission: () => void } {
-    let holds = 1;
+  private issueLease(): IssuedLease {
     this.held += 1;
-    const drop = (): void => {
-      holds -= 1;
-      if (holds > 0) return;
+    return createLease(() => {
       this.held -= 1;
       this.updateCounts();
       this.pump();
-    };
-    const once = (): (() => void) => {
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        drop();
-      };
-    };
-    const lease: FrameLease = {
-      retain: () => {
-        // A hold taken after every other hold ended comes too late to count, as in FlowGate.
-        if (holds === 0) return () => {};
-        holds += 1;
-        return once();
-      },
-    };
-    return { lease, releaseEmission: once() };
+    });
   }
 
   private updateCounts(): void {
