@@ -5,7 +5,8 @@
  *
  * Protocol (see worker-protocol.ts): on start the worker creates its session and posts `loaded` or
  * `load-failed`. After a `configure` message (or with the configuration in `workerData`) it
- * replies to each `detect` job with `result` or `job-failed`, in arrival order. Jobs that are
+ * replies to each `detect` job with `result` or `job-failed`, in arrival order, and then posts one
+ * `batch-timing` message per `session.run`. Jobs that are
  * waiting when a run starts go into the same `session.run`, up to the configuration's
  * `maxBatchSize`. On `close` it finishes the running batch, releases the session and exits. The main thread must
  * not call `Worker.terminate()` while a job runs: with onnxruntime-node 1.30 that aborts the whole
@@ -126,6 +127,7 @@ async function runBatch(jobs: readonly DetectJob[]): Promise<void> {
   const adapter = findAdapter(plan.family);
   if (!adapter) throw new Error(`Unknown model family "${plan.family}" in the worker`);
 
+  const preprocessStart = performance.now();
   const images = jobs.map((job) => ({ width: job.width, height: job.height, data: new Uint8Array(job.pixels) }));
   const inputs = images.map((image) => prepareInput(image, plan.inputWidth, plan.inputHeight, plan.preprocessing));
   const feeds: Record<string, ort.Tensor> = {
@@ -136,7 +138,10 @@ async function runBatch(jobs: readonly DetectJob[]): Promise<void> {
     feeds[name] = toOrtTensor(concatBatch(extraInputs.map((extra) => extra[name] as RawTensor)));
   }
 
+  const runStart = performance.now();
   const results = await session.run(feeds);
+  const runEnd = performance.now();
+  const readyJobs = pending.length;
   const outputs: Record<string, RawTensor> = {};
   for (const [name, tensor] of Object.entries(results)) {
     outputs[name] = { type: tensor.type, data: tensor.data as RawTensor['data'], dims: tensor.dims };
@@ -163,6 +168,16 @@ async function runBatch(jobs: readonly DetectJob[]): Promise<void> {
     } catch (error) {
       post({ type: 'job-failed', jobId: job.jobId, error: serializeError(error) });
     }
+  });
+  post({
+    type: 'batch-timing',
+    batchSize: count,
+    readyJobs,
+    preprocessMs: runStart - preprocessStart,
+    runMs: runEnd - runStart,
+    decodeMs: performance.now() - runEnd,
+    runStartMs: performance.timeOrigin + runStart,
+    runEndMs: performance.timeOrigin + runEnd,
   });
 }
 

@@ -8,6 +8,7 @@ import { FramewiseError, invalidArgument } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { resolveDetectionSettings, validateRgbImage } from './detection-settings.js';
 import type { Detector, DetectorInfo, LoadDetectorOptions } from './types.js';
+import { chooseWorkerLayout } from './worker-layout.js';
 import { InferenceWorker, WorkerPool, jobsPerWorker, type LoadedReport } from './worker-pool.js';
 import type { WorkerConfiguration } from './worker-protocol.js';
 
@@ -44,7 +45,10 @@ const EMPTY_METADATA: OnnxMetadata = Object.freeze({ opsetImports: [], metadataP
  * spellings, so a darknet `motorbike` becomes `motorcycle`.
  *
  * Each worker loads its own copy of the model: raising `workers` raises throughput on machines with
- * free cores and costs one model's memory per worker. Models with a free batch dimension receive
+ * free cores and costs one model's memory per worker. Without `workers` and `intraOpThreads`, the
+ * layout follows the available cores: one single-thread worker per core up to 4 workers, and on the
+ * CPU the remaining cores become intra-op threads (8 cores: 4 x 2). Setting `workers` alone gives one
+ * intra-op thread per worker. Models with a free batch dimension receive
  * up to `maxBatchSize` queued images in one run. Release the detector with `dispose()`.
  * Idle workers do not keep the process alive, even without `dispose()`.
  *
@@ -80,11 +84,11 @@ function resolveLoadOptions(modelPath: string, options: LoadDetectorOptions): Re
     throw invalidArgument('options', options, 'an object of load options');
   }
 
-  const workers = options.workers ?? Math.min(4, availableParallelism());
-  if (!Number.isSafeInteger(workers) || workers < 1) throw invalidArgument('workers', workers, 'a positive integer');
-  const intraOpThreads = options.intraOpThreads ?? 1;
-  if (!Number.isSafeInteger(intraOpThreads) || intraOpThreads < 1) {
-    throw invalidArgument('intraOpThreads', intraOpThreads, 'a positive integer');
+  if (options.workers !== undefined && !(Number.isSafeInteger(options.workers) && options.workers >= 1)) {
+    throw invalidArgument('workers', options.workers, 'a positive integer');
+  }
+  if (options.intraOpThreads !== undefined && !(Number.isSafeInteger(options.intraOpThreads) && options.intraOpThreads >= 1)) {
+    throw invalidArgument('intraOpThreads', options.intraOpThreads, 'a positive integer');
   }
 
   const executionProviders = options.executionProviders ?? ['cpu'];
@@ -95,6 +99,7 @@ function resolveLoadOptions(modelPath: string, options: LoadDetectorOptions): Re
   if (!validProviders) {
     throw invalidArgument('executionProviders', executionProviders, "a non-empty array of provider names such as ['cuda', 'cpu']");
   }
+  const { workers, intraOpThreads } = chooseWorkerLayout(availableParallelism(), executionProviders, options);
 
   const { labels } = options;
   if (labels !== undefined) {

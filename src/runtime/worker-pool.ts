@@ -30,6 +30,14 @@ export function jobsPerWorker(maxBatchSize: number): number {
   return Math.max(JOBS_PER_WORKER, 2 * maxBatchSize);
 }
 
+/**
+ * Message of the debug event the pool logs after each `session.run`, with the fields of
+ * `BatchTiming` (worker-protocol.ts) plus `path` and `threadId`. A logger that collects these events measures how
+ * busy each session was and, on an accelerator, how long the device waited between runs
+ * (docs/benchmarks.md shows how).
+ */
+export const BATCH_TIMING_EVENT = 'Inference batch finished';
+
 /** Inference worker threads started and not yet exited, in this process. */
 const liveThreads = new Set<Worker>();
 
@@ -267,6 +275,11 @@ export class WorkerPool {
   }
 
   private onMessage(worker: InferenceWorker, message: FromWorkerMessage): void {
+    if (message.type === 'batch-timing') {
+      const { type: _type, ...timing } = message;
+      this.options.logger.debug(BATCH_TIMING_EVENT, { path: worker.path, threadId: worker.thread.threadId, ...timing });
+      return;
+    }
     if (message.type !== 'result' && message.type !== 'job-failed') return;
     const job = worker.jobs.get(message.jobId);
     if (!job) return;

@@ -67,7 +67,36 @@ export type FromWorkerMessage =
       /** Number of images in the `session.run` that produced this result. */
       readonly batchSize: number;
     }
-  | { readonly type: 'job-failed'; readonly jobId: number; readonly error: SerializedError };
+  | { readonly type: 'job-failed'; readonly jobId: number; readonly error: SerializedError }
+  | ({ readonly type: 'batch-timing' } & BatchTiming);
+
+/**
+ * Timing of one `session.run` batch, posted by the worker after the batch's results. Times are
+ * wall-clock milliseconds measured in the worker thread.
+ */
+export interface BatchTiming {
+  /** Images in the batch. */
+  readonly batchSize: number;
+  /**
+   * Jobs waiting in the worker when `session.run` returned: the next run can start on them without
+   * a round trip to the main thread. With onnxruntime-node 1.30, whose `run` blocks the worker
+   * thread, these are the jobs that had arrived before the run started.
+   */
+  readonly readyJobs: number;
+  /** Resizing the images and building the input tensor. */
+  readonly preprocessMs: number;
+  /** `session.run` alone. On an accelerator this is the time the device was given work. */
+  readonly runMs: number;
+  /** Decoding the outputs, NMS and posting the results. */
+  readonly decodeMs: number;
+  /**
+   * Start and end of `session.run` in milliseconds since the Unix epoch (`performance.timeOrigin +
+   * performance.now()`), comparable across the worker threads of one process. Gaps between the
+   * run intervals of the workers sharing one device are the time that device had nothing to do.
+   */
+  readonly runStartMs: number;
+  readonly runEndMs: number;
+}
 
 /** Converts an error into plain data for `postMessage`. */
 export function serializeError(error: unknown): SerializedError {
