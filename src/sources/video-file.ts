@@ -16,8 +16,15 @@ export interface VideoFileOptions extends FfmpegPaths {
   readonly sourceId?: string;
   /**
    * Frames the source lets downstream stages hold at once before it stops decoding (integer, at
-   * least 1). Default 4. Raising it smooths throughput when stages take uneven time per frame;
-   * each queued frame costs `width * height * 3` bytes (about 6 MB at 1920x1080).
+   * least 1). Default: as many frames as fit in {@link DEFAULT_MAX_QUEUED_BYTES} (64 MiB), at least
+   * 4 and at most 16, so 16 up to 1280x720, 10 at 1920x1080 and 4 at 3840x2160. Raising it smooths
+   * throughput when stages take uneven time per frame; each queued frame costs
+   * `width * height * 3` bytes (about 6 MB at 1920x1080).
+   *
+   * With `sampleEvery(n)`, `detect` keeps the skipped frames that follow a frame in inference until
+   * its detections arrive. So `W` workers can all be busy only when `(W - 1) * n + 1` frames fit
+   * (6 for 2 workers and `n = 5`), and each worker has its next frame waiting only when about
+   * `2 * W * n` fit. Below that, workers wait for frames the source has not decoded yet.
    */
   readonly maxQueuedFrames?: number;
   /**
@@ -41,8 +48,29 @@ export interface VideoFileOptions extends FfmpegPaths {
   readonly networkTimeoutMs?: number;
 }
 
-/** Default of {@link VideoFileOptions.maxQueuedFrames}. */
-export const DEFAULT_MAX_QUEUED_FRAMES = 4;
+/**
+ * Most frames in the default of {@link VideoFileOptions.maxQueuedFrames}, reached by frames of up
+ * to 4 MiB (1280x720 and smaller). Sixteen frames let a 2-worker detector under `sampleEvery(5)`
+ * have a frame running and the next one waiting in each worker. On a 2-core machine, 4 frames left
+ * one of the two workers idle and `sampleEvery(5)` ran at about 2.5 to 3 times the every-frame speed;
+ * 16 frames gave about 4.1 times (docs/benchmarks.md has the measurements).
+ */
+export const DEFAULT_MAX_QUEUED_FRAMES = 16;
+
+/** Memory the default queue bound may take: frames of this many bytes in total, at least 4 of them. */
+export const DEFAULT_MAX_QUEUED_BYTES = 64 * 2 ** 20;
+
+/** Fewest frames of the default queue bound, however large the frames. */
+const MIN_DEFAULT_QUEUED_FRAMES = 4;
+
+/**
+ * Returns the default of {@link VideoFileOptions.maxQueuedFrames} for frames of `frameBytes` bytes:
+ * as many as fit in {@link DEFAULT_MAX_QUEUED_BYTES}, from 4 to {@link DEFAULT_MAX_QUEUED_FRAMES}.
+ */
+export function defaultMaxQueuedFrames(frameBytes: number): number {
+  const fitting = Math.floor(DEFAULT_MAX_QUEUED_BYTES / Math.max(1, frameBytes));
+  return Math.min(DEFAULT_MAX_QUEUED_FRAMES, Math.max(MIN_DEFAULT_QUEUED_FRAMES, fitting));
+}
 
 /**
  * Frames per second assumed for files without timestamps when the `frameRate` option is not set:
@@ -155,7 +183,8 @@ class FileDecoder {
   private readonly subscriber: Subscriber<Frame>;
   private readonly sourceId: string;
   private readonly logger: Logger;
-  private readonly maxQueuedFrames: number;
+  /** Queue bound: the option, or the default for the frame size once the probe has run. */
+  private maxQueuedFrames: number;
   private readonly counters: FlowCounters;
   private readonly ownsCounters: boolean;
   /** Aborts the probe when the subscriber leaves before ffmpeg starts. */
@@ -197,7 +226,7 @@ class FileDecoder {
     this.subscriber = subscriber;
     this.sourceId = options.sourceId ?? input.display;
     this.logger = options.logger ?? silentLogger;
-    this.maxQueuedFrames = options.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES;
+    this.maxQueuedFrames = options.maxQueuedFrames ?? MIN_DEFAULT_QUEUED_FRAMES;
 
     const userCounters = options.counters;
     this.ownsCounters = userCounters !== undefined && !countersInUse.has(userCounters);
@@ -242,7 +271,9 @@ class FileDecoder {
 
   private spawnDecoder(ffmpeg: string, info: VideoInfo): void {
     this.info = info;
-    this.splitter = new RawFrameSplitter(info.width * info.height * 3);
+    const frameBytes = info.width * info.height * 3;
+    this.splitter = new RawFrameSplitter(frameBytes);
+    this.maxQueuedFrames = this.options.maxQueuedFrames ?? defaultMaxQueuedFrames(frameBytes);
     this.configureTiming(info);
     this.gate = new FlowGate(this.maxQueuedFrames, () => this.onResume(), this.counters);
 
