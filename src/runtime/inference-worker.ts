@@ -25,6 +25,15 @@ import { serializeError, type FromWorkerMessage, type ToWorkerMessage, type Work
 /** ORT log level 3 = errors only, so native warnings (unused initialisers and the like) stay off stderr. */
 const ORT_LOG_SEVERITY_ERROR = 3;
 
+/**
+ * Session configuration that stops intra-op threads from spinning while they wait for work. A
+ * spinning thread keeps its core busy, which ffmpeg, the main thread and the other workers then
+ * wait for. In a detection pipeline on a 2-core machine, a session of 2 intra-op threads ran at
+ * 14.6 frames per second without spinning and 9.4 to 13.6 with it, at 110 instead of 146 to 211 ms
+ * of CPU per frame. Alone on an idle machine it ran about 7 % slower without spinning.
+ */
+const NO_SPINNING = { 'session.intra_op.allow_spinning': '0' };
+
 const port = parentPort;
 if (!port) throw new Error('inference-worker must run in a worker thread');
 const init = workerData as WorkerInit;
@@ -52,6 +61,8 @@ async function createSession(providers: readonly string[]): Promise<ort.Inferenc
     intraOpNumThreads: init.intraOpThreads,
     interOpNumThreads: 1,
     logSeverityLevel: ORT_LOG_SEVERITY_ERROR,
+    // A single-thread session has no thread pool, so the setting only matters above one thread.
+    ...(init.intraOpThreads > 1 ? { extra: NO_SPINNING } : {}),
   });
 }
 

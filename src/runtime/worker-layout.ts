@@ -23,10 +23,11 @@ const CPU_PROVIDERS = new Set(['cpu']);
  * caller set are kept. When the caller sets `workers` alone, each session gets one intra-op thread.
  *
  * On the CPU, separate single-thread sessions side by side raise throughput more than one wide
- * session. On a 2-core machine, 2 workers x 1 thread ran the int8 YOLOv8n about a third faster than
- * 1 worker x 2 threads (docs/benchmarks.md has the measurements). So there is one worker per
- * core up to {@link MAX_DEFAULT_WORKERS}, and the remaining cores are shared out as intra-op threads,
- * so every core has work: 2 cores give 2 x 1, 8 cores 4 x 2, 16 cores 4 x 4.
+ * session. In a detection pipeline on a 2-core machine, 2 workers x 1 thread ran the int8 YOLOv8n at
+ * 18.9 frames per second, 1 worker x 2 threads at 14.6 (docs/benchmarks.md has the measurements).
+ * So there is one worker per core up to {@link MAX_DEFAULT_WORKERS}, and the remaining cores are
+ * shared out as intra-op threads, so every core has work: 2 cores give 2 x 1, 8 cores 4 x 2,
+ * 16 cores 4 x 4.
  *
  * With an accelerator first in `executionProviders`, the device runs the model and the workers'
  * CPU time goes to preparing inputs and decoding outputs. Several workers let one prepare its next
