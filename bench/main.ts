@@ -17,7 +17,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RESULT_PREFIX, type LimitsResult, type LongRunResult, type MeasurementRequest, type PipelineResult } from './cases.js';
 import type { NaiveResult } from './naive-loop.js';
@@ -177,8 +177,8 @@ async function main(): Promise<void> {
       machine: machine(),
       versions: versions(),
       command: `${process.env.FRAMEWISE_ASSETS ? `FRAMEWISE_ASSETS=${process.env.FRAMEWISE_ASSETS} ` : ''}BENCH_ROUNDS=${rounds} BENCH_LONG_MINUTES=${longMinutes} npm run bench`,
-      model: relative(repositoryRoot, modelPath),
-      video: relative(repositoryRoot, videoPath),
+      model: basename(modelPath),
+      video: basename(videoPath),
       multiSource: { sources: MULTI_SOURCE_COUNT, framesPerSource: MULTI_SOURCE_FRAMES },
       longRunSettings: { minutes: longMinutes, ...LONG_RUN_DETECTOR },
       rounds: roundResults,

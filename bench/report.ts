@@ -110,7 +110,7 @@ export function formatReport(results: BenchmarkResults): string {
     `- Machine: ${results.machine.cpu}, ${results.machine.cores} cores available, ${fixed(results.machine.memoryGiB, 0)} GiB RAM, ${results.machine.system}`,
     `- Versions: Node ${results.versions.node}, onnxruntime-node ${results.versions.onnxruntimeNode}, ${results.versions.ffmpeg}`,
     `- Command: \`${results.command}\` (${fixed(minutes, 1)} minutes)`,
-    `- Model \`${results.model}\`, video \`${results.video}\`; framewise defaults: ${first.detectOnly.result.workers} workers x ${first.detectOnly.result.intraOpThreads} intra-op thread(s)`,
+    `- Model \`${results.model}\`, video \`${results.video}\` (from the assets folder); framewise defaults: ${first.detectOnly.result.workers} workers x ${first.detectOnly.result.intraOpThreads} intra-op thread(s)`,
     `- CPU time taken by other processes during a measurement, highest per round: ${roundShares.map(percent).join(', ')}` +
       (results.longRun ? `; long run ${percent(results.longRun.otherCpuShare)}` : '') +
       (Math.max(...roundShares) > BUSY_MACHINE_SHARE ? ' (other work was running: absolute numbers are low, compare the ratios)' : ''),

@@ -24,7 +24,8 @@ const CPU_PROVIDERS = new Set(['cpu']);
  *
  * On the CPU, separate single-thread sessions side by side raise throughput more than one wide
  * session. In a detection pipeline on a 2-core machine, 2 workers x 1 thread ran the int8 YOLOv8n at
- * 18.9 frames per second, 1 worker x 2 threads at 14.6 (docs/benchmarks.md has the measurements).
+ * 18 to 19 frames per second, 1 worker x 2 threads at 13 to 15 without spinning and 9 to 14 with
+ * it (docs/benchmarks.md has the measurements).
  * So there is one worker per core up to {@link MAX_DEFAULT_WORKERS}, and the remaining cores are
  * shared out as intra-op threads, so every core has work: 2 cores give 2 x 1, 8 cores 4 x 2,
  * 16 cores 4 x 4.
