@@ -32,9 +32,9 @@ export function jobsPerWorker(maxBatchSize: number): number {
 
 /**
  * Message of the debug event the pool logs after each `session.run`, with the fields of
- * `BatchTiming` (worker-protocol.ts) plus `path` and `threadId`. A logger that collects these events measures how
- * busy each session was and, on an accelerator, how long the device waited between runs
- * (docs/benchmarks.md shows how).
+ * `BatchTiming` (worker-protocol.ts) plus `path` and `threadId`. A logger that collects these
+ * events measures how busy each session was and, on an accelerator, how long the device waited
+ * between runs (docs/benchmarks.md shows how).
  */
 export const BATCH_TIMING_EVENT = 'Inference batch finished';
 
