@@ -8,7 +8,14 @@ export { FRAME_LEASE, holdFrame, createFlowCounters, type FrameLease, type FlowC
 export type { FfmpegPaths } from './ffmpeg/binaries.js';
 export { runningChildPids } from './ffmpeg/process.js';
 export { probeVideo, type ProbeVideoOptions, type VideoInfo, type FrameRate } from './ffmpeg/probe.js';
-export { fromVideoFile, DEFAULT_MAX_QUEUED_FRAMES, DEFAULT_UNTIMED_FRAME_RATE, type VideoFileOptions } from './sources/video-file.js';
+export {
+  fromVideoFile,
+  DEFAULT_MAX_QUEUED_FRAMES,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_UNTIMED_FRAME_RATE,
+  defaultMaxQueuedFrames,
+  type VideoFileOptions,
+} from './sources/video-file.js';
 export { maskUrl, type VideoInput } from './ffmpeg/input.js';
 
 // Inference.

@@ -73,7 +73,11 @@ export interface LoadDetectorOptions {
    * More workers raise throughput on multi-core machines and cost one model copy in memory each.
    */
   readonly workers?: number;
-  /** ONNX Runtime intra-op threads per session. Default 1: separate single-thread sessions scale better than one wide session. */
+  /**
+   * ONNX Runtime intra-op threads per session. Default 1, because separate single-thread sessions
+   * scale better than one wide session, except on the CPU with `workers` unset and more than 4
+   * cores, where the cores beyond the 4 workers become intra-op threads.
+   */
   readonly intraOpThreads?: number;
   /** Execution providers to try in order, for example `['cuda', 'cpu']`. Default `['cpu']`. */
   readonly executionProviders?: readonly string[];
