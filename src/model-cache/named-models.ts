@@ -28,7 +28,7 @@ export interface ModelCacheOptions {
 /** One manifest entry and its state in the cache. */
 export interface CachedEntry {
   readonly entry: ManifestEntry;
-  /** Where the file is, or will be once pulled. */
+  /** Path of the file, now or once pulled. */
   readonly path: string;
   /** True when a file of the expected size is at `path`. Only verified downloads are renamed there. */
   readonly cached: boolean;

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { Detection, RgbImage } from '../types.js';
 
-/** What a loaded detector is and how it runs. */
+/** Description of a loaded detector: its model, labels and thread layout. */
 export interface DetectorInfo {
   /** Path of the ONNX file. */
   readonly path: string;

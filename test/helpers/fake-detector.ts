@@ -11,7 +11,7 @@ export interface ScriptedCall {
 
 /**
  * A detector for unit tests of stream logic: each `detect` call waits until the test resolves it.
- * It stands beside the real runtime (tested elsewhere) and never replaces it in end-to-end tests.
+ * It is used beside the real runtime (tested elsewhere) and never replaces it in end-to-end tests.
  */
 export function scriptedDetector(options: { concurrency?: number; labels?: string[] } = {}): Detector & {
   calls: ScriptedCall[];
