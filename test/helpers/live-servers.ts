@@ -308,3 +308,98 @@ export function startMjpegServer(options: MjpegServerOptions): Promise<MjpegServ
     });
   });
 }
+
+/**
+ * Starts ffmpeg as an RTMP server on `port` that waits for one player at
+ * `rtmp://127.0.0.1:PORT/live/cam` and sends it `seconds` of a 10 fps 160x120 test pattern, with a
+ * key frame every second. ffmpeg serves a single connection and exits when the player leaves or
+ * the pattern ends, like a camera that drops its client.
+ */
+export function startRtmpServer(port: number, seconds: number): TestProcess {
+  return startProcess('ffmpeg', [
+    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-re', '-f', 'lavfi', '-i', `testsrc2=size=160x120:rate=10:duration=${seconds}`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '10', '-pix_fmt', 'yuv420p',
+    '-f', 'flv', '-listen', '1', `rtmp://127.0.0.1:${port}/live/cam`,
+  ]);
+}
+
+/**
+ * Starts ffmpeg writing a live HLS stream into `dir`: `live.m3u8` with one-second MPEG-TS
+ * segments of a 10 fps 96x64 test pattern, the playlist holding the last four segments.
+ */
+export function startHlsPublisher(dir: string): TestProcess {
+  return startProcess('ffmpeg', [
+    '-nostdin', '-hide_banner', '-loglevel', 'error',
+    '-re', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=10',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-pix_fmt', 'yuv420p',
+    '-f', 'hls', '-hls_time', '1', '-hls_list_size', '4', '-hls_flags', 'delete_segments+temp_file',
+    '-hls_segment_filename', join(dir, 'segment-%05d.ts'), join(dir, 'live.m3u8'),
+  ]);
+}
+
+/** A static HTTP server on 127.0.0.1 that serves the files of one folder as they are now on disk. */
+export interface FolderServer {
+  /** `http://127.0.0.1:PORT`. */
+  readonly baseUrl: string;
+  /** Paths requested so far, in order. */
+  readonly requests: string[];
+  close(): Promise<void>;
+}
+
+/** Starts a {@link FolderServer} for `dir`; names with a slash or a leading dot get 404. */
+export function startFolderServer(dir: string): Promise<FolderServer> {
+  const requests: string[] = [];
+  const types: Record<string, string> = { '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t' };
+  const server = createHttpServer((request, response) => {
+    const name = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname.slice(1));
+    requests.push(name);
+    if (name.includes('/') || name.startsWith('.') || name.length === 0) {
+      response.writeHead(404).end();
+      return;
+    }
+    readFile(join(dir, name)).then(
+      (bytes) => {
+        const type = types[name.slice(name.lastIndexOf('.'))] ?? 'application/octet-stream';
+        response.writeHead(200, { 'Content-Type': type, 'Content-Length': bytes.length, 'Cache-Control': 'no-cache' }).end(bytes);
+      },
+      () => response.writeHead(404).end(),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      resolve({
+        baseUrl: `http://127.0.0.1:${port}`,
+        requests,
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+/**
+ * Resolves once some process listens on TCP `port` of 127.0.0.1, read from `/proc/net/tcp`
+ * without connecting, for servers that accept a single connection. Linux only.
+ */
+export async function waitForListening(port: number, timeoutMs = 10_000): Promise<void> {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const table = await readFile('/proc/net/tcp', 'utf8');
+    // Columns: sl, local_address, rem_address, st (0A is LISTEN), ...
+    const listening = table.split('\n').some((line) => {
+      const [, address, , state] = line.trim().split(/\s+/);
+      return address === local && state === '0A';
+    });
+    if (listening) return;
+    if (Date.now() > deadline) throw new Error(`Nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await delay(50);
+  }
+}

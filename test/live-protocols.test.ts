@@ -1,0 +1,126 @@
+/**
+ * fromStream over RTMP and HLS, against servers the tests start on 127.0.0.1: ffmpeg listening as
+ * an RTMP server, and ffmpeg writing a live HLS playlist that a small HTTP server serves.
+ */
+import { readFileSync } from 'node:fs';
+import { lastValueFrom, Subscription, take, toArray } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runningChildPids } from '../src/ffmpeg/process.js';
+import type { SourceStatus } from '../src/sources/source-state.js';
+import { fromStream } from '../src/sources/stream.js';
+import type { Frame } from '../src/types.js';
+import {
+  delay,
+  freePort,
+  startFolderServer,
+  startHlsPublisher,
+  startRtmpServer,
+  waitForListening,
+  type FolderServer,
+  type TestProcess,
+} from './helpers/live-servers.js';
+import { createTempMediaDir, waitForNoChildren, type TempMediaDir } from './helpers/media.js';
+
+const started: TestProcess[] = [];
+const servers: FolderServer[] = [];
+const dirs: TempMediaDir[] = [];
+
+afterEach(async () => {
+  for (const child of started.splice(0)) await child.kill();
+  for (const server of servers.splice(0)) await server.close();
+  await waitForNoChildren(runningChildPids);
+  for (const dir of dirs.splice(0)) await dir.remove();
+});
+
+/** Polls `condition` every 50 ms; rejects with `what` when it is still false after `timeoutMs`. */
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(50);
+  }
+}
+
+/** Checks what every live frame must satisfy: its size, the live flag and rising timestamps. */
+function expectLiveFrames(frames: readonly Frame[], width: number, height: number): void {
+  expect(frames.every((frame) => frame.live && frame.width === width && frame.height === height)).toBe(true);
+  expect(frames.every((frame) => frame.data.length === width * height * 3)).toBe(true);
+  for (let i = 1; i < frames.length; i += 1) {
+    expect(frames[i]!.index).toBe(frames[i - 1]!.index + 1);
+    expect(frames[i]!.timestampMs).toBeGreaterThan(frames[i - 1]!.timestampMs);
+  }
+}
+
+describe('fromStream over RTMP (ffmpeg listening as the server)', () => {
+  it('reconnects after the server drops it', async () => {
+    const port = await freePort();
+    const url = `rtmp://127.0.0.1:${port}/live/cam`;
+    // The first server sends 3 s of pattern and exits, which closes the connection cleanly (code 0).
+    started.push(startRtmpServer(port, 3));
+    // A probing connection would use up the server's only connection, so read the socket table.
+    await waitForListening(port);
+
+    const source = fromStream(url, { reconnect: { initialDelayMs: 200, maxDelayMs: 1000 }, stallTimeoutMs: 5000 });
+    const statuses: SourceStatus[] = [];
+    const frames: Frame[] = [];
+    const subscription = new Subscription();
+    subscription.add(source.state$.subscribe((state) => statuses.push(state.status)));
+    let failure: unknown;
+    subscription.add(source.subscribe({ next: (frame) => frames.push(frame), error: (error: unknown) => (failure = error) }));
+    try {
+      await waitFor(() => frames.length >= 10, 20_000, 'frames from the first server');
+      await waitFor(() => source.state.status === 'reconnecting' || source.state.status === 'connecting', 15_000, 'the disconnect');
+      const beforeRestart = frames.length;
+
+      started.push(startRtmpServer(port, 30));
+      await waitForListening(port);
+      await waitFor(() => source.state.reconnects >= 1 && frames.length >= beforeRestart + 10, 25_000, 'frames from the second server');
+      expect(failure).toBeUndefined();
+      expect(source.state.status).toBe('live');
+      expect(source.state.reconnects).toBe(1);
+      // state$ replays the state before the subscription, which is `ended` for a source not yet started.
+      expect(statuses.slice(0, 3)).toEqual(['ended', 'connecting', 'live']);
+      expect(statuses).toContain('reconnecting');
+      expectLiveFrames(frames, 160, 120);
+      expect(source.state.framesEmitted).toBe(frames.length);
+    } finally {
+      subscription.unsubscribe();
+    }
+    await waitForNoChildren(runningChildPids);
+    expect(source.state.status).toBe('ended');
+  }, 90_000);
+});
+
+describe('fromStream over HLS (a live playlist served over HTTP)', () => {
+  it('follows a live playlist', async () => {
+    const dir = await createTempMediaDir('framewise-live-hls-');
+    dirs.push(dir);
+    const publisher = startHlsPublisher(dir.path);
+    started.push(publisher);
+    const server = await startFolderServer(dir.path);
+    servers.push(server);
+    // The playlist exists once the first segment is complete.
+    await waitFor(() => existsPlaylist(dir), 20_000, `the first HLS segment (ffmpeg said: ${publisher.output()})`);
+
+    // 35 frames at 10 fps span more than the three segments listed when the player starts, so the
+    // player must reload the playlist and fetch segments written after it connected.
+    const frames = await lastValueFrom(fromStream(`${server.baseUrl}/live.m3u8`, { stallTimeoutMs: 8000 }).pipe(take(35), toArray()));
+
+    expectLiveFrames(frames, 96, 64);
+    expect(frames[0]!.timestampMs).toBe(0);
+    expect(frames[0]!.sourceId).toBe(`${server.baseUrl}/live.m3u8`);
+    const playlistLoads = server.requests.filter((name) => name === 'live.m3u8').length;
+    const segments = new Set(server.requests.filter((name) => name.endsWith('.ts')));
+    expect(playlistLoads).toBeGreaterThanOrEqual(2);
+    expect(segments.size).toBeGreaterThanOrEqual(4);
+    await waitForNoChildren(runningChildPids);
+  }, 90_000);
+});
+
+function existsPlaylist(dir: TempMediaDir): boolean {
+  try {
+    return readFileSync(dir.file('live.m3u8'), 'utf8').includes('.ts');
+  } catch {
+    return false;
+  }
+}
