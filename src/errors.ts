@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'NO_VIDEO_STREAM'
   | 'DECODE_FAILED'
+  | 'SOURCE_FAILED'
   | 'ENCODE_FAILED'
   | 'OUTPUT_FAILED'
   | 'MODEL_NOT_FOUND'

@@ -162,7 +162,7 @@ describe('fromCamera with a capture object', () => {
       (reason: unknown) => reason,
     );
 
-    expect(isFramewiseError(error, 'DECODE_FAILED')).toBe(true);
+    expect(isFramewiseError(error, 'SOURCE_FAILED')).toBe(true);
     expect((error as Error).message).toContain('camera unplugged');
     expect(camera.state.status).toBe('failed');
     expect(capture.releases).toBe(1);

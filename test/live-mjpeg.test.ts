@@ -137,7 +137,7 @@ describe('fromStream over MJPEG-over-HTTP', () => {
     const statuses = states.map((state) => state.status);
     expect(statuses.slice(0, 5)).toEqual(['ended', 'connecting', 'live', 'reconnecting', 'live']);
     expect(states.find((state) => state.status === 'reconnecting')?.lastError).toMatchObject({
-      code: 'DECODE_FAILED',
+      code: 'SOURCE_FAILED',
       context: { reason: 'disconnected', exitCode: 0 },
     });
     expect(statuses.at(-1)).toBe('ended');

@@ -69,11 +69,11 @@ describe('fromCapture', () => {
     expect(frames.map((frame) => frame.data[2])).toEqual([1, 2]);
   });
 
-  it('errors with DECODE_FAILED when read() throws', async () => {
+  it('errors with SOURCE_FAILED when read() throws', async () => {
     const cause = new Error('device lost');
     const capture = { read: () => { throw cause; }, releases: 0, release() { this.releases += 1; } };
     const error = await errorOf(firstValueFrom(fromCapture(capture)));
-    expect(isFramewiseError(error, 'DECODE_FAILED')).toBe(true);
+    expect(isFramewiseError(error, 'SOURCE_FAILED')).toBe(true);
     expect((error as Error).cause).toBe(cause);
     expect(capture.releases).toBe(1);
   });

@@ -94,7 +94,7 @@ export interface CameraOptions extends FfmpegPaths, LiveQueueOptions {
  *   objects also when `read()` signals the end.
  * @throws {FramewiseError} `INVALID_ARGUMENT` at call time for an invalid device or option, or a
  *   device index on Windows, where DirectShow needs the device name. Errors after subscription:
- *   `FFMPEG_NOT_FOUND`; `DECODE_FAILED` when reopening gave up or `read()` failed; `INVALID_INPUT`
+ *   `FFMPEG_NOT_FOUND`; `SOURCE_FAILED` when reopening gave up or `read()` failed; `INVALID_INPUT`
  *   for an image `read()` returned that cannot be converted.
  * @see fromStream
  * @see fromCapture
@@ -252,7 +252,7 @@ class CaptureInput implements LiveInput {
           kind: 'fatal',
           error: isFramewiseError(error)
             ? error
-            : new FramewiseError('DECODE_FAILED', `Reading the capture ${JSON.stringify(sourceId)} failed: ${String(error)}`, { sourceId }, { cause: error }),
+            : new FramewiseError('SOURCE_FAILED', `Reading the capture ${JSON.stringify(sourceId)} failed: ${String(error)}`, { sourceId }, { cause: error }),
         });
       },
       complete: () => handlers.ended({ kind: 'ended' }),

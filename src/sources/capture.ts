@@ -87,7 +87,7 @@ export interface CaptureOptions {
  * @param capture The capture object; it is released at the end unless `releaseOnEnd` is false.
  * @param options Source id, flow control, release and logging.
  * @throws FramewiseError `INVALID_ARGUMENT` at call time when `capture` has no `read()` method or
- * an option is invalid. Errors after subscription: `DECODE_FAILED` when `read()` throws or
+ * an option is invalid. Errors after subscription: `SOURCE_FAILED` when `read()` throws or
  * rejects (its error is the `cause`), `INVALID_INPUT` when it returns an image whose byte count
  * does not match its size and channels, or with an unsupported channel count.
  * @see fromVideoFile
@@ -256,7 +256,7 @@ function isPromiseLike(value: unknown): value is Promise<CaptureImage> {
 function readError(sourceId: string, error: unknown): FramewiseError {
   if (isFramewiseError(error)) return error;
   return new FramewiseError(
-    'DECODE_FAILED',
+    'SOURCE_FAILED',
     `Reading a frame from the capture ${JSON.stringify(sourceId)} failed: ${error instanceof Error ? error.message : String(error)}. ` +
       'Check that the camera is connected and not used by another program.',
     { sourceId },

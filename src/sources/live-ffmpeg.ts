@@ -179,7 +179,7 @@ class FfmpegLiveProcess implements LiveInput {
     this.handlers.ended({
       kind: 'disconnected',
       error: new FramewiseError(
-        'DECODE_FAILED',
+        'SOURCE_FAILED',
         `ffmpeg ${exit} while reading ${this.spec.description}` +
           (code === 0 ? ' (the server closed the connection or a read timed out)' : '') +
           `: ${tail}`,

@@ -275,7 +275,7 @@ class LiveSession {
         this.connectTimer = undefined;
         this.lose(
           new FramewiseError(
-            'DECODE_FAILED',
+            'SOURCE_FAILED',
             `No frame arrived from ${this.config.description} within ${timeoutMs} ms of connecting. ` +
               'Check that the source sends video, or raise connectTimeoutMs.',
             { sourceId: this.config.sourceId, reason: 'connect-timeout', connectTimeoutMs: timeoutMs },
@@ -338,7 +338,7 @@ class LiveSession {
         settings === undefined || attempts === 0
           ? error
           : new FramewiseError(
-              'DECODE_FAILED',
+              'SOURCE_FAILED',
               `Gave up on ${this.config.description} after ${attempts} failed reconnection attempts. Last error: ${error.message}`,
               { ...error.context, sourceId: this.config.sourceId, reason: 'reconnect-attempts-exhausted', attempts },
               { cause: error },
@@ -371,7 +371,7 @@ class LiveSession {
     this.stallTimer = setTimeout(() => {
       this.stallTimer = undefined;
       const error = new FramewiseError(
-        'DECODE_FAILED',
+        'SOURCE_FAILED',
         `No frame arrived from ${this.config.description} for ${timeoutMs} ms; reconnecting. ` +
           'Raise stallTimeoutMs if the source sends frames less often.',
         { sourceId: this.config.sourceId, reason: 'stalled', stallTimeoutMs: timeoutMs },

@@ -142,7 +142,7 @@ class MergeMember {
       catchError((error: unknown) => {
         const failure = isFramewiseError(error)
           ? error
-          : new FramewiseError('DECODE_FAILED', `Source ${JSON.stringify(id)} failed: ${error instanceof Error ? error.message : String(error)}`, { sourceId: id }, { cause: error });
+          : new FramewiseError('SOURCE_FAILED', `Source ${JSON.stringify(id)} failed: ${error instanceof Error ? error.message : String(error)}`, { sourceId: id }, { cause: error });
         store?.setStatus('failed', failure);
         this.logger.error('Source failed; the other sources go on', { sourceId: id, code: failure.code, error: failure.message });
         return EMPTY;
