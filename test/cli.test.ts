@@ -5,15 +5,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTempMediaDir, type TempMediaDir } from './helpers/media.js';
+import { createTempMediaDir, sharedPath, type TempMediaDir } from './helpers/media.js';
 import { buildConstantYolov8Model } from './helpers/synthetic-models.js';
 
 // The CLI runs as a real child process through tsx, from the repository root (where tsx resolves).
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CLI_ENTRY = join(REPO_ROOT, 'src/cli/main.ts');
-const SHARED_DIR = fileURLToPath(new URL('../../shared/', import.meta.url));
-const CAR_VIDEO = join(SHARED_DIR, 'media/car-detection.mp4');
-const YOLOV8N = join(SHARED_DIR, 'models/yolov8n_int8.onnx');
+const CAR_VIDEO = sharedPath('media', 'car-detection.mp4');
+const YOLOV8N = sharedPath('models', 'yolov8n_int8.onnx');
 const HAS_SHARED = existsSync(CAR_VIDEO) && existsSync(YOLOV8N);
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

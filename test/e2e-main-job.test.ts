@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { take } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +15,10 @@ import type { Detector } from '../src/runtime/types.js';
 import { runningInferenceWorkers } from '../src/runtime/worker-pool.js';
 import { fromVideoFile } from '../src/sources/video-file.js';
 import type { DetectedFrame } from '../src/types.js';
-import { createTempMediaDir, sharedMedia, waitForNoChildren, type TempMediaDir } from './helpers/media.js';
+import { createTempMediaDir, sharedMedia, sharedPath, type TempMediaDir, waitForNoChildren } from './helpers/media.js';
 
 const run = promisify(execFile);
-const modelPath = fileURLToPath(new URL('../../shared/models/yolov8n_int8.onnx', import.meta.url));
+const modelPath = sharedPath('models', 'yolov8n_int8.onnx');
 const peopleVideo = sharedMedia('one-by-one-person-detection.mp4');
 const carVideo = sharedMedia('car-detection.mp4');
 const assetsPresent = existsSync(modelPath) && peopleVideo !== undefined && carVideo !== undefined;

@@ -1,16 +1,15 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageAICounts, ImageAIDetection } from '../src/facade/imageai-types.js';
 import { VideoObjectDetection } from '../src/facade/video-object-detection.js';
 import { runningChildPids } from '../src/ffmpeg/process.js';
 import { runningInferenceWorkers } from '../src/runtime/worker-pool.js';
-import { createTempMediaDir, sharedMedia, waitForNoChildren, type TempMediaDir } from './helpers/media.js';
+import { createTempMediaDir, sharedMedia, sharedPath, type TempMediaDir, waitForNoChildren } from './helpers/media.js';
 
 const run = promisify(execFile);
-const modelPath = fileURLToPath(new URL('../../shared/models/yolov8n_int8.onnx', import.meta.url));
+const modelPath = sharedPath('models', 'yolov8n_int8.onnx');
 const bottleVideo = sharedMedia('bottle-detection.mp4');
 const assetsPresent = existsSync(modelPath) && bottleVideo !== undefined;
 

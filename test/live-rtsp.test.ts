@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { lastValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detect } from '../operators/detect.js';
@@ -20,9 +19,9 @@ import {
   type RtspRelayPorts,
   type TestProcess,
 } from './helpers/live-servers.js';
-import { sharedMedia, waitForNoChildren } from './helpers/media.js';
+import { sharedMedia, sharedPath, waitForNoChildren } from './helpers/media.js';
 
-const modelPath = fileURLToPath(new URL('../../shared/models/yolov8n_int8.onnx', import.meta.url));
+const modelPath = sharedPath('models', 'yolov8n_int8.onnx');
 const carVideo = sharedMedia('car-detection.mp4');
 const hasRelay = hasCommand('rtsp-server-perl');
 

@@ -2,15 +2,14 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COCO80_LABELS } from '../models/labels.js';
 import { OnnxFormatError, parseOnnxMetadata, readOnnxMetadata } from '../models/onnx-metadata.js';
 import { readUltralyticsMetadata } from '../models/ultralytics-metadata.js';
 import { buildOnnxModel, stripMetadataProps, type ModelSpec } from './helpers/onnx-builder.js';
+import { sharedPath } from './helpers/media.js';
 
-const SHARED_MODELS = fileURLToPath(new URL('../../shared/models/', import.meta.url));
-const YOLOV8N = join(SHARED_MODELS, 'yolov8n_int8.onnx');
+const YOLOV8N = sharedPath('models', 'yolov8n_int8.onnx');
 const hasYolov8n = existsSync(YOLOV8N);
 
 const IDENTITY: ModelSpec = {

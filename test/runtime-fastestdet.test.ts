@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COCO80_LABELS } from '../models/labels.js';
 import { loadDetector } from '../src/runtime/load-detector.js';
@@ -8,8 +7,9 @@ import type { Detector } from '../src/runtime/types.js';
 import { runningInferenceWorkers } from '../src/runtime/worker-pool.js';
 import type { RgbImage } from '../src/types.js';
 import { decodeImageRgb } from './helpers/rgb-image.js';
+import { sharedDir } from './helpers/media.js';
 
-const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
+const SHARED = sharedDir;
 const FASTESTDET = join(SHARED, 'models', 'fastestdet.onnx');
 const FASTESTDET_NAMES = join(SHARED, 'models', 'fastestdet.names');
 const COCO_BUS = join(SHARED, 'media', 'images', 'coco-1.jpg');

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COCO80_LABELS } from '../models/labels.js';
 import { runningChildPids } from '../src/ffmpeg/process.js';
@@ -12,8 +11,9 @@ import type { Detector } from '../src/runtime/types.js';
 import type { RgbImage } from '../src/types.js';
 import { stripMetadataProps } from './helpers/onnx-builder.js';
 import { decodeImageRgb } from './helpers/rgb-image.js';
+import { sharedDir } from './helpers/media.js';
 
-const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
+const SHARED = sharedDir;
 const YOLOV8N = join(SHARED, 'models', 'yolov8n_int8.onnx');
 const COCO_BUS = join(SHARED, 'media', 'images', 'coco-1.jpg');
 const hasAssets = existsSync(YOLOV8N) && existsSync(COCO_BUS);

@@ -2,18 +2,28 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { LogFields, Logger } from '../../src/logger.js';
 
 const execFileAsync = promisify(execFile);
 
-/** Path of the shared media folder beside the repository, or undefined when it is absent (as on a user's machine). */
-export const sharedMediaDir: string | undefined = (() => {
-  const dir = fileURLToPath(new URL('../../../shared/media/', import.meta.url));
-  return existsSync(dir) ? dir : undefined;
-})();
+/**
+ * Folder of the shared models and videos: `FRAMEWISE_ASSETS` when set (as for the main job and the
+ * benchmarks), otherwise `../shared` beside the repository. It may not exist, as on a user's machine.
+ */
+export const sharedDir: string = process.env.FRAMEWISE_ASSETS
+  ? resolve(process.env.FRAMEWISE_ASSETS)
+  : fileURLToPath(new URL('../../../shared/', import.meta.url));
+
+/** Path of `relativePath` inside {@link sharedDir}, whether or not the file exists. */
+export function sharedPath(...relativePath: string[]): string {
+  return join(sharedDir, ...relativePath);
+}
+
+/** Path of the shared media folder, or undefined when it is absent. */
+export const sharedMediaDir: string | undefined = existsSync(sharedPath('media')) ? sharedPath('media') : undefined;
 
 /** Path of a file in the shared media folder, or undefined when the file is absent. */
 export function sharedMedia(name: string): string | undefined {
