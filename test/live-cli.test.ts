@@ -97,6 +97,17 @@ describe('framewise detect with live inputs', () => {
     expect(output).not.toContain('camuser');
   });
 
+  it('suggests --live for an HTTP server that is down', async () => {
+    const port = await freePort();
+
+    const result = await runCli(['detect', `http://127.0.0.1:${port}/stream.mjpg`, '--model', model, '--no-progress']);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Connection refused');
+    expect(result.stderr).toContain('Check that the server is running');
+    expect(result.stderr).toContain('pass --live');
+  });
+
   it.each([
     [['detect', 'rtsp://127.0.0.1/x', '--rtsp-transport', 'quic'], /Invalid --rtsp-transport/],
     [['detect', 'rtsp://127.0.0.1/x', '--timeout', '0'], /Invalid --timeout/],

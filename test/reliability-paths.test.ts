@@ -109,6 +109,8 @@ describe('URL inputs', () => {
     const error = await failureOf(runPipeline(fromVideoFile(url, { logger })));
 
     expect(error.code).toBe('INVALID_INPUT');
+    expect(error.context.network).toBe(true);
+    expect(error.message).toContain('Check that the server is running');
     const masked = `http://***:***@127.0.0.1:${port}/clip.mp4?token=***`;
     expect(error.message).toContain(JSON.stringify(masked));
     const everything = JSON.stringify({ message: error.message, context: error.context, logs: logger.entries });

@@ -3,6 +3,7 @@ import { annotate } from '../../operators/annotate.js';
 import { detect } from '../../operators/detect.js';
 import { writeJsonLines } from '../../operators/write-json-lines.js';
 import { writeVideo } from '../../operators/write-video.js';
+import { FramewiseError, isFramewiseError } from '../errors.js';
 import { probeVideo } from '../ffmpeg/probe.js';
 import { runPipeline } from '../runner.js';
 import { resolveModel } from '../model-cache/named-models.js';
@@ -165,7 +166,11 @@ async function openInput(options: DetectCommandOptions): Promise<CommandInput> {
   if (options.live) return { frames: fromStream(url, streamOptions), frameCount: undefined, audioFrom: undefined };
 
   // A server that states a duration serves a file; one that does not (MJPEG, live HLS) a live stream.
-  const info = await probeVideo(url, { signal: options.signal });
+  const info = await probeVideo(url, { signal: options.signal }).catch((error: unknown) => {
+    throw isFramewiseError(error) && error.context.network === true
+      ? new FramewiseError(error.code, `${error.message} To keep retrying a live stream until it is up, pass --live.`, error.context, { cause: error })
+      : error;
+  });
   if (info.durationMs === undefined) return { frames: fromStream(url, streamOptions), frameCount: undefined, audioFrom: undefined };
   return { frames: fromVideoFile(url), frameCount: info.frameCount, audioFrom: undefined };
 }

@@ -113,7 +113,8 @@ const MAX_ERROR_CHARS = 2000;
  *   URL protocol or an invalid option; `INPUT_NOT_FOUND` when the file does not exist;
  *   `FFMPEG_NOT_FOUND` when ffprobe cannot be run; `INVALID_INPUT` when the path is not a readable
  *   file or ffprobe cannot read it, for example a damaged or truncated file (the message quotes
- *   ffprobe); `NO_VIDEO_STREAM` when the input has no video stream; `ABORTED` when `signal` aborts.
+ *   ffprobe), or a URL whose server cannot be reached or answers with an HTTP error
+ *   (`context.network: true`); `NO_VIDEO_STREAM` when the input has no video stream; `ABORTED` when `signal` aborts.
  * @see fromVideoFile
  */
 export async function probeVideo(input: VideoInput, options: ProbeVideoOptions = {}): Promise<VideoInfo> {
@@ -195,6 +196,9 @@ function abortedError(display: string, reason: unknown): FramewiseError {
   return new FramewiseError('ABORTED', `Probing ${JSON.stringify(display)} was aborted.`, { path: display }, { cause: reason });
 }
 
+/** ffmpeg messages of a URL input that failed to connect or got an HTTP error, rather than bad media. */
+const NETWORK_FAILURE = /Connection refused|Connection timed out|No route to host|Network is unreachable|Failed to resolve hostname|Server returned [45]\d\d|HTTP error [45]\d\d/i;
+
 function runFfprobe(ffprobe: string, input: ResolvedInput, networkTimeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
   const display = input.display;
   // `-pattern_type none` stops the image2 demuxer from reading `%d` in a file name as a sequence.
@@ -237,11 +241,15 @@ function runFfprobe(ffprobe: string, input: ResolvedInput, networkTimeoutMs: num
       const message = input.redact(stderr.trim());
       if (code !== 0) {
         const reason = message.slice(-MAX_ERROR_CHARS) || (exitSignal ? `killed by ${exitSignal}` : `exit code ${code}`);
+        const network = input.kind === 'url' && NETWORK_FAILURE.test(message);
+        const advice = network
+          ? 'Check that the server is running and the URL is right.'
+          : 'Check that it is a video or image ffmpeg can decode and that it is complete.';
         reject(
           new FramewiseError(
             'INVALID_INPUT',
-            `ffprobe cannot read ${JSON.stringify(display)}: ${reason}. Check that it is a video or image ffmpeg can decode and that it is complete.`,
-            { path: display, exitCode: code, signal: exitSignal, stderr: message },
+            `ffprobe cannot read ${JSON.stringify(display)}: ${reason}. ${advice}`,
+            { path: display, exitCode: code, signal: exitSignal, stderr: message, ...(network ? { network: true } : {}) },
           ),
         );
         return;
