@@ -247,6 +247,13 @@ describe('resolveModel', () => {
     expect((error as FramewiseError).message).toContain('Run "framewise models pull tiny-yolov3" first');
   });
 
+  it('lists the known names for an unknown bare name', async () => {
+    const error = await resolveModel('yolov8n', options()).catch((e: unknown) => e);
+    expect((error as FramewiseError).code).toBe('MODEL_NOT_FOUND');
+    expect((error as FramewiseError).message).toContain('"yolov8n" is neither a file nor a known model name');
+    expect((error as FramewiseError).context.knownNames).toContain('tiny-test');
+  });
+
   it('returns an unknown name as a path for loadDetector to report', async () => {
     await expect(resolveModel('no-such-model.onnx', options())).resolves.toEqual({ path: 'no-such-model.onnx' });
   });

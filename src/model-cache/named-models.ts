@@ -116,17 +116,27 @@ async function pull(name: string, baseUrl: string | undefined, options: PullOpti
 
 /**
  * Resolves a `--model` argument: an existing file is used as it is; otherwise a manifest name
- * resolves to its cached file. Anything else comes back as a path, so that loading it reports
- * the missing file.
+ * resolves to its cached file. Anything else that looks like a path (it has a `/` or a `.`)
+ * comes back as a path, so that loading it reports the missing file.
  *
  * @throws FramewiseError `MODEL_NOT_FOUND` (as a rejection) for a named model that is not in
- *   the cache yet, saying which command pulls it.
+ *   the cache yet, saying which command pulls it, and for a bare name that is neither a file nor
+ *   in the manifest, listing the known names.
  */
 export async function resolveModel(nameOrPath: string, options: ModelCacheOptions = {}): Promise<ResolvedModel> {
   if (await isFile(nameOrPath)) return { path: nameOrPath };
 
   const manifest = await loadManifest(manifestPathOf(options));
   const entry = findManifestEntry(manifest, nameOrPath);
+  if (!entry && !/[./\\]/.test(nameOrPath)) {
+    const known = manifest.filter((candidate) => candidate.kind === 'model').map((candidate) => candidate.name);
+    throw new FramewiseError(
+      'MODEL_NOT_FOUND',
+      `Model ${JSON.stringify(nameOrPath)} is neither a file nor a known model name. Known names: ${known.join(', ')} ` +
+        '(see "framewise models list"); otherwise pass the path of an ONNX file.',
+      { name: nameOrPath, knownNames: known },
+    );
+  }
   if (!entry || entry.kind !== 'model') return { path: nameOrPath };
 
   const cached = await describeEntry(entry, resolveCacheDir(options.cacheDir, options.env));
