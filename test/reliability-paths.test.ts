@@ -93,6 +93,7 @@ describe('unusual file names', () => {
 
     expect(error.code).toBe('INPUT_NOT_FOUND');
     expect(error.message).toContain(JSON.stringify(name));
+    expect(error.message).toContain('pass a URL object');
   });
 });
 

@@ -167,9 +167,12 @@ export async function checkInputFile(path: string): Promise<void> {
     if (error instanceof FramewiseError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
+      const urlHint = /^[a-z][a-z0-9+.-]*:\/\//i.test(path)
+        ? ' A string is always a file name: pass a URL object (new URL(...)) to read over HTTP, or use fromStream for a live stream.'
+        : '';
       throw new FramewiseError(
         'INPUT_NOT_FOUND',
-        `Input file ${JSON.stringify(path)} not found (resolved to ${JSON.stringify(resolvePath(path))}). Check the path and the working directory.`,
+        `Input file ${JSON.stringify(path)} not found (resolved to ${JSON.stringify(resolvePath(path))}). Check the path and the working directory.${urlHint}`,
         { path, errno: code },
         { cause: error },
       );
