@@ -83,7 +83,7 @@ export function writeJsonLines<T extends DetectedFrame>(
           .then(() => (keep ? rename(tempPath, finalPath) : rm(tempPath, { force: true })))
           .catch(async (error: unknown) => {
             await rm(tempPath, { force: true });
-            throw new FramewiseError('OUTPUT_FAILED', `Cannot write ${JSON.stringify(path)}: ${String(error)}`, { path }, { cause: error });
+            throw new FramewiseError('OUTPUT_FAILED', `Cannot write ${JSON.stringify(path)}: ${describeFileError(error)}.`, { path }, { cause: error });
           });
       };
 
@@ -95,7 +95,7 @@ export function writeJsonLines<T extends DetectedFrame>(
         subscriber.error(
           new FramewiseError(
             'OUTPUT_FAILED',
-            `Cannot write ${JSON.stringify(path)}: ${error.message}. Check that the folder exists and is writable.`,
+            `Cannot write ${JSON.stringify(path)}: ${describeFileError(error)}. Check that the folder exists and is writable.`,
             { path },
             { cause: error },
           ),
@@ -130,4 +130,15 @@ export function writeJsonLines<T extends DetectedFrame>(
         if (!closed) trackFinalization(close(true));
       };
     });
+}
+
+/**
+ * Describes a file-system error by its code (`ENOENT`, `EACCES`, ...) rather than its message,
+ * which names the temporary file the user never asked for.
+ */
+function describeFileError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'the folder does not exist (ENOENT)';
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`;
+  return code ?? String(error);
 }

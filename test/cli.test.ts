@@ -300,6 +300,12 @@ describe('framewise usage errors', () => {
     expectNoLeftoverProcesses(result);
   });
 
+  it('rejects an unsupported --output extension', async () => {
+    const result = await runCli(['detect', smallVideo, '--model', smallModel, '--output', fixtures.file('out.gif')]);
+    expectUsageError(result, /Invalid --output: ".*out\.gif"\. Expected a file name ending in one of \.mp4/);
+    expectNoLeftoverProcesses(result);
+  });
+
   it('rejects an empty --classes list', async () => {
     const result = await runCli(['detect', smallVideo, '--model', smallModel, '--classes', ' , ']);
     expectUsageError(result, /Invalid --classes: " , "\. Expected comma-separated class names/);

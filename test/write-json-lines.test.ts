@@ -66,9 +66,12 @@ describe('writeJsonLines', () => {
 
   it('fails with OUTPUT_FAILED when the folder does not exist', async () => {
     const path = join(dir, 'missing', 'out.jsonl');
-    await expect(lastValueFrom(from([detected(0)]).pipe(writeJsonLines(path)))).rejects.toSatisfy((error: unknown) =>
-      isFramewiseError(error, 'OUTPUT_FAILED'),
-    );
+    const error = await lastValueFrom(from([detected(0)]).pipe(writeJsonLines(path))).catch((reason: unknown) => reason);
+
+    expect(isFramewiseError(error, 'OUTPUT_FAILED')).toBe(true);
+    expect((error as Error).message).toContain(`Cannot write ${JSON.stringify(path)}: the folder does not exist (ENOENT)`);
+    // The temporary file is an implementation detail, so the message does not name it.
+    expect((error as Error).message).not.toContain('.partial');
   });
 
   it('builds records without pixels', () => {

@@ -24,7 +24,7 @@ Options of detect:
   --model, -m MODEL      ONNX detector file, or the name of a pulled model such as tiny-yolov3 (required).
   --family NAME          Model family, when recognition from the file picks the wrong one (see docs/models.md).
   --labels PATH          Class names, one per line, replacing the model's own.
-  --output, -o PATH      Write the annotated video here (.mp4, .avi, .webm, .mkv, .mov).
+  --output, -o PATH      Write the annotated video here (.mp4, .m4v, .mov, .mkv, .avi, .webm).
   --json PATH            Write one JSON object per frame (JSON Lines).
   --classes NAMES        Comma-separated class names to keep, for example person,car.
   --min-score S          Minimum detection score, 0 to 1 (default 0.25).
@@ -235,10 +235,22 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** Command-line options by the name of the library argument they set, for error messages. */
+const OPTION_OF_ARGUMENT: Readonly<Record<string, string>> = {
+  'writeVideo path': '--output',
+  minScore: '--min-score',
+  iouThreshold: '--iou',
+  classes: '--classes',
+};
+
 /** Prints a failure and returns its exit code: 2 for usage errors and invalid arguments, 1 otherwise. */
 function reportFailure(error: unknown): number {
   if (error instanceof UsageError) return usageFailure(error.message);
-  if (isFramewiseError(error, 'INVALID_ARGUMENT')) return usageFailure(error.message);
+  if (isFramewiseError(error, 'INVALID_ARGUMENT')) {
+    // Name the command-line option, not the library argument behind it.
+    const option = OPTION_OF_ARGUMENT[String(error.context.argument)];
+    return usageFailure(option === undefined ? error.message : error.message.replace(`Invalid ${String(error.context.argument)}:`, `Invalid ${option}:`));
+  }
   const code = isFramewiseError(error) ? ` [${error.code}]` : '';
   process.stderr.write(`framewise: ${error instanceof Error ? error.message : String(error)}${code}\n`);
   return 1;
