@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, renderProgressLine } from '../src/cli/progress.js';
+import { Writable } from 'node:stream';
+import { formatDuration, ProgressBar, renderProgressLine } from '../src/cli/progress.js';
 
 describe('progress line', () => {
   it.each([
@@ -23,5 +24,30 @@ describe('progress line', () => {
 
   it('never reports NaN before the first frame', () => {
     expect(renderProgressLine(0, 10, 0)).not.toMatch(/NaN|Infinity/);
+  });
+});
+
+describe('ProgressBar', () => {
+  /** Runs `frames` ticks against a declared `total` and returns the last line written. */
+  function lastLine(total: number, frames: number, completed: boolean): string {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    }) as unknown as NodeJS.WriteStream;
+    const bar = new ProgressBar({ total, stream, intervalMs: 60_000 });
+    for (let i = 0; i < frames; i += 1) bar.tick();
+    bar.finish(completed);
+    return lines.at(-1)!.trim();
+  }
+
+  it('ends a complete run at 100 %', () => {
+    expect(lastLine(118, 63, true)).toMatch(/\] 63\/63 100%/);
+  });
+
+  it('keeps the declared total when stopped early', () => {
+    expect(lastLine(118, 63, false)).toMatch(/\] 63\/118 53%/);
   });
 });

@@ -88,9 +88,11 @@ export async function runDetectCommand(options: DetectCommandOptions): Promise<D
 
     try {
       const result = await runPipeline(pipeline, { signal: options.signal, onValue: () => progress?.tick() });
+      progress?.finish(true);
       return { frames: result.values, detectionsByClass, elapsedMs: result.elapsedMs };
-    } finally {
+    } catch (error) {
       progress?.finish();
+      throw error;
     }
   } finally {
     await detector.dispose();

@@ -34,7 +34,7 @@ export function renderProgressLine(done: number, total: number | undefined, elap
 
 /** A progress bar that redraws in place on a terminal and prints occasional lines elsewhere. */
 export class ProgressBar {
-  private readonly total: number | undefined;
+  private total: number | undefined;
   private readonly stream: NodeJS.WriteStream;
   private readonly intervalMs: number;
   private readonly startedAt = performance.now();
@@ -59,8 +59,13 @@ export class ProgressBar {
     }
   }
 
-  /** Draws the final state and ends the line. */
-  finish(): void {
+  /**
+   * Draws the final state and ends the line. After a complete run the frames counted are the
+   * total, because a container's declared frame count can be wrong (a file cut with `-c copy`
+   * keeps the original count), and the bar then ends at 100 %.
+   */
+  finish(completed = false): void {
+    if (completed) this.total = this.done;
     this.draw();
     if (this.stream.isTTY) this.stream.write('\n');
   }
