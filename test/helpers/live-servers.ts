@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TempMediaDir } from './media.js';
@@ -32,6 +32,17 @@ export function hasGstRtspServer(): boolean {
   } catch {
     return false;
   }
+}
+
+/** Starts `server` on a free port of 127.0.0.1 and returns the port. */
+function listenOnLoopback(server: HttpServer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : 0);
+    });
+  });
 }
 
 /** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
@@ -246,7 +257,7 @@ export interface MjpegServerOptions {
  * Starts an MJPEG server. Each part has a `Content-Type: image/jpeg` and a `Content-Length`, but
  * nothing states the frame rate, so ffprobe cannot tell it.
  */
-export function startMjpegServer(options: MjpegServerOptions): Promise<MjpegServer> {
+export async function startMjpegServer(options: MjpegServerOptions): Promise<MjpegServer> {
   const boundary = 'framewiseboundary';
   const responses = new Set<ServerResponse>();
   let framesSent = 0;
@@ -281,32 +292,26 @@ export function startMjpegServer(options: MjpegServerOptions): Promise<MjpegServ
     response.once('finish', stop);
   });
 
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      resolve({
-        url: `http://127.0.0.1:${port}/stream.mjpg`,
-        port,
-        get framesSent() {
-          return framesSent;
-        },
-        get connections() {
-          return connections;
-        },
-        dropClients() {
-          for (const response of responses) response.destroy();
-        },
-        close: () =>
-          new Promise<void>((done) => {
-            for (const response of responses) response.destroy();
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+  const port = await listenOnLoopback(server);
+  return {
+    url: `http://127.0.0.1:${port}/stream.mjpg`,
+    port,
+    get framesSent() {
+      return framesSent;
+    },
+    get connections() {
+      return connections;
+    },
+    dropClients() {
+      for (const response of responses) response.destroy();
+    },
+    close: () =>
+      new Promise<void>((done) => {
+        for (const response of responses) response.destroy();
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
 }
 
 /**
@@ -348,7 +353,7 @@ export interface FolderServer {
 }
 
 /** Starts a {@link FolderServer} for `dir`; names with a slash or a leading dot get 404. */
-export function startFolderServer(dir: string): Promise<FolderServer> {
+export async function startFolderServer(dir: string): Promise<FolderServer> {
   const requests: string[] = [];
   const types: Record<string, string> = { '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t' };
   const server = createHttpServer((request, response) => {
@@ -366,22 +371,16 @@ export function startFolderServer(dir: string): Promise<FolderServer> {
       () => response.writeHead(404).end(),
     );
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      resolve({
-        baseUrl: `http://127.0.0.1:${port}`,
-        requests,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+  const port = await listenOnLoopback(server);
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
 }
 
 /**
