@@ -1,6 +1,7 @@
 /**
- * fromStream over RTMP and HLS, against servers the tests start on 127.0.0.1: ffmpeg listening as
- * an RTMP server, and ffmpeg writing a live HLS playlist that a small HTTP server serves.
+ * fromStream over RTMP, HLS and MPEG-TS over HTTP, against servers the tests start on 127.0.0.1:
+ * ffmpeg listening as an RTMP server, ffmpeg writing a live HLS playlist that a small HTTP server
+ * serves, and an HTTP server streaming what an ffmpeg encoder writes.
  */
 import { readFileSync } from 'node:fs';
 import { lastValueFrom, Subscription, take, toArray } from 'rxjs';
@@ -14,15 +15,17 @@ import {
   freePort,
   startFolderServer,
   startHlsPublisher,
+  startMpegTsServer,
   startRtmpServer,
   waitForListening,
   type FolderServer,
+  type MpegTsServer,
   type TestProcess,
 } from './helpers/live-servers.js';
 import { createTempMediaDir, waitForNoChildren, type TempMediaDir } from './helpers/media.js';
 
 const started: TestProcess[] = [];
-const servers: FolderServer[] = [];
+const servers: (FolderServer | MpegTsServer)[] = [];
 const dirs: TempMediaDir[] = [];
 
 afterEach(async () => {
@@ -115,6 +118,20 @@ describe('fromStream over HLS (a live playlist served over HTTP)', () => {
     expect(segments.size).toBeGreaterThanOrEqual(4);
     await waitForNoChildren(runningChildPids);
   }, 90_000);
+});
+
+describe('fromStream over MPEG-TS streamed over HTTP', () => {
+  it('reads a stream without a length', async () => {
+    const server = await startMpegTsServer();
+    servers.push(server);
+
+    const frames = await lastValueFrom(fromStream(server.url).pipe(take(20), toArray()));
+
+    expectLiveFrames(frames, 128, 96);
+    expect(frames[0]!.timestampMs).toBe(0);
+    expect(server.connections).toBe(1);
+    await waitForNoChildren(runningChildPids);
+  }, 60_000);
 });
 
 function existsPlaylist(dir: TempMediaDir): boolean {

@@ -402,3 +402,50 @@ export async function waitForListening(port: number, timeoutMs = 10_000): Promis
     await delay(50);
   }
 }
+
+/** An HTTP server on 127.0.0.1 that streams live MPEG-TS, one ffmpeg encoder per client. */
+export interface MpegTsServer {
+  readonly url: string;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  /** Ends every response and stops the encoders. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a {@link MpegTsServer}: each client gets its own ffmpeg encoding a 10 fps 128x96 test
+ * pattern in real time as MPEG-TS, sent without a length, as an HTTP camera or a relay does.
+ */
+export async function startMpegTsServer(): Promise<MpegTsServer> {
+  const encoders = new Set<TestProcess>();
+  let connections = 0;
+  const server = createHttpServer((_request, response) => {
+    connections += 1;
+    const encoder = startProcess('ffmpeg', [
+      '-nostdin', '-hide_banner', '-loglevel', 'error',
+      '-re', '-f', 'lavfi', '-i', 'testsrc2=size=128x96:rate=10',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '10', '-pix_fmt', 'yuv420p',
+      '-f', 'mpegts', 'pipe:1',
+    ]);
+    encoders.add(encoder);
+    // startProcess collects stdout for failure messages; the bytes go to the client as well.
+    response.writeHead(200, { 'Content-Type': 'video/mp2t', 'Cache-Control': 'no-cache' });
+    encoder.child.stdout?.pipe(response);
+    response.once('close', () => {
+      encoders.delete(encoder);
+      void encoder.kill();
+    });
+  });
+  const port = await listenOnLoopback(server);
+  return {
+    url: `http://127.0.0.1:${port}/live.ts`,
+    get connections() {
+      return connections;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await Promise.all([...encoders].map((encoder) => encoder.kill()));
+    },
+  };
+}
