@@ -13,19 +13,23 @@ import type { Frame } from '../src/types.js';
 import {
   delay,
   freePort,
+  makeJpegFrames,
+  makeSelfSignedCertificate,
   startFolderServer,
   startHlsPublisher,
+  startMjpegServer,
   startMpegTsServer,
   startRtmpServer,
   waitForListening,
   type FolderServer,
+  type MjpegServer,
   type MpegTsServer,
   type TestProcess,
 } from './helpers/live-servers.js';
 import { createTempMediaDir, waitForNoChildren, type TempMediaDir } from './helpers/media.js';
 
 const started: TestProcess[] = [];
-const servers: (FolderServer | MpegTsServer)[] = [];
+const servers: (FolderServer | MjpegServer | MpegTsServer)[] = [];
 const dirs: TempMediaDir[] = [];
 
 afterEach(async () => {
@@ -129,6 +133,28 @@ describe('fromStream over MPEG-TS streamed over HTTP', () => {
 
     expectLiveFrames(frames, 128, 96);
     expect(frames[0]!.timestampMs).toBe(0);
+    expect(server.connections).toBe(1);
+    await waitForNoChildren(runningChildPids);
+  }, 60_000);
+});
+
+describe('fromStream over HTTPS', () => {
+  it('reads MJPEG over TLS with credentials', async () => {
+    const dir = await createTempMediaDir('framewise-live-https-');
+    dirs.push(dir);
+    const tls = await makeSelfSignedCertificate(dir);
+    const jpegs = await makeJpegFrames(dir, 'pattern', 'testsrc2=size=64x48:rate=10', 5);
+    const server = await startMjpegServer({ frames: jpegs, fps: 10, tls, credentials: { user: 'viewer', password: 'p@ss w0rd' } });
+    servers.push(server);
+    const url = server.url.replace('https://', 'https://viewer:p%40ss%20w0rd@');
+
+    // ffmpeg does not verify TLS certificates unless told to, so the self-signed one is accepted.
+    const source = fromStream(url);
+    const frames = await lastValueFrom(source.pipe(take(8), toArray()));
+
+    expect(server.url.startsWith('https://')).toBe(true);
+    expectLiveFrames(frames, 64, 48);
+    expect(frames[0]!.sourceId).toBe(server.url.replace('https://', 'https://***:***@'));
     expect(server.connections).toBe(1);
     await waitForNoChildren(runningChildPids);
   }, 60_000);

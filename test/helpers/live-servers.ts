@@ -5,7 +5,8 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TempMediaDir } from './media.js';
@@ -228,6 +229,23 @@ export async function makeJpegFrames(dir: TempMediaDir, name: string, lavfi: str
   return Promise.all(files.map((file) => readFile(join(dir.path, file))));
 }
 
+/** A PEM private key and a self-signed certificate for 127.0.0.1. */
+export interface TlsFiles {
+  readonly key: Buffer;
+  readonly cert: Buffer;
+}
+
+/** Makes a key and a self-signed certificate for 127.0.0.1 in `dir` with the openssl command. */
+export async function makeSelfSignedCertificate(dir: TempMediaDir): Promise<TlsFiles> {
+  const key = dir.file('tls-key.pem');
+  const cert = dir.file('tls-cert.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
+  ], { stdio: 'ignore', timeout: 30_000 });
+  return { key: await readFile(key), cert: await readFile(cert) };
+}
+
 /** An MJPEG-over-HTTP server (`multipart/x-mixed-replace`) on 127.0.0.1. */
 export interface MjpegServer {
   readonly url: string;
@@ -251,6 +269,8 @@ export interface MjpegServerOptions {
   readonly framesPerConnection?: number;
   /** Basic-auth user and password the server requires, if any. */
   readonly credentials?: { readonly user: string; readonly password: string };
+  /** PEM key and certificate: serve over HTTPS instead of HTTP. */
+  readonly tls?: TlsFiles;
 }
 
 /**
@@ -263,7 +283,7 @@ export async function startMjpegServer(options: MjpegServerOptions): Promise<Mjp
   let framesSent = 0;
   let connections = 0;
 
-  const server = createHttpServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
     if (options.credentials) {
       const expected = 'Basic ' + Buffer.from(`${options.credentials.user}:${options.credentials.password}`).toString('base64');
       if (request.headers.authorization !== expected) {
@@ -290,11 +310,12 @@ export async function startMjpegServer(options: MjpegServerOptions): Promise<Mjp
     };
     response.once('close', stop);
     response.once('finish', stop);
-  });
+  };
 
+  const server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handle) : createHttpServer(handle);
   const port = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}/stream.mjpg`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}/stream.mjpg`,
     port,
     get framesSent() {
       return framesSent;
