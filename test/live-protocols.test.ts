@@ -13,6 +13,7 @@ import type { Frame } from '../src/types.js';
 import {
   delay,
   freePort,
+  hasCommand,
   makeJpegFrames,
   makeSelfSignedCertificate,
   startFolderServer,
@@ -138,7 +139,7 @@ describe('fromStream over MPEG-TS streamed over HTTP', () => {
   }, 60_000);
 });
 
-describe('fromStream over HTTPS', () => {
+describe.skipIf(!hasCommand('openssl'))('fromStream over HTTPS (needs the openssl command)', () => {
   it('reads MJPEG over TLS with credentials', async () => {
     const dir = await createTempMediaDir('framewise-live-https-');
     dirs.push(dir);
