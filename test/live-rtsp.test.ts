@@ -12,6 +12,7 @@ import {
   freePort,
   hasCommand,
   hasGstRtspServer,
+  makeSelfSignedCertificate,
   pickRelayPorts,
   startGstRtspServer,
   startRtspPublisher,
@@ -19,7 +20,7 @@ import {
   type RtspRelayPorts,
   type TestProcess,
 } from './helpers/live-servers.js';
-import { sharedMedia, sharedPath, waitForNoChildren } from './helpers/media.js';
+import { createTempMediaDir, sharedMedia, sharedPath, waitForNoChildren } from './helpers/media.js';
 
 const modelPath = sharedPath('models', 'yolov8n_int8.onnx');
 const carVideo = sharedMedia('car-detection.mp4');
@@ -157,5 +158,22 @@ describe.skipIf(!hasGstRtspServer())('fromStream over RTSP/TCP (GStreamer RTSP s
 
     expect(frames.map((frame) => `${frame.width}x${frame.height}`)).toEqual(Array(8).fill('160x120'));
     expect(frames.every((frame) => frame.data.length === 160 * 120 * 3)).toBe(true);
+  });
+
+  it.skipIf(!hasCommand('openssl'))('reads frames over rtsps:// (TLS)', async () => {
+    const dir = await createTempMediaDir('framewise-rtsps-');
+    try {
+      const tls = await makeSelfSignedCertificate(dir);
+      const port = await freePort();
+      started.push(await startGstRtspServer(port, tls));
+
+      // ffmpeg does not verify TLS certificates unless told to, so the self-signed one is accepted.
+      const frames = await lastValueFrom(fromStream(`rtsps://127.0.0.1:${port}/test`).pipe(take(8), toArray()));
+
+      expect(frames.map((frame) => `${frame.width}x${frame.height}`)).toEqual(Array(8).fill('160x120'));
+      expect(frames.every((frame) => frame.live)).toBe(true);
+    } finally {
+      await dir.remove();
+    }
   });
 });

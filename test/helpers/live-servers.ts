@@ -186,30 +186,46 @@ export function startRtspPublisher(video: string, url: string, keyFrameInterval 
 
 /**
  * Python program of a GStreamer RTSP server that serves a 10 fps JPEG test pattern at
- * `rtsp://127.0.0.1:PORT/test`, over TCP or UDP as the player requests.
+ * `rtsp://127.0.0.1:PORT/test`, over TCP or UDP as the player requests. Given a certificate and
+ * a key file after the port, it speaks RTSP over TLS (`rtsps://`) and lets anyone play.
  */
 const GST_RTSP_SERVER = `
 import sys
 import gi
 gi.require_version('Gst', '1.0')
 gi.require_version('GstRtspServer', '1.0')
-from gi.repository import Gst, GstRtspServer, GLib
+from gi.repository import Gst, GstRtspServer, GLib, Gio
 Gst.init(None)
 server = GstRtspServer.RTSPServer()
 server.set_address('127.0.0.1')
 server.set_service(sys.argv[1])
+tls = len(sys.argv) > 3
+if tls:
+    auth = GstRtspServer.RTSPAuth()
+    auth.set_tls_certificate(Gio.TlsCertificate.new_from_files(sys.argv[2], sys.argv[3]))
+    token = GstRtspServer.RTSPToken()
+    token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, 'anonymous')
+    auth.set_default_token(token)
+    server.set_auth(auth)
 factory = GstRtspServer.RTSPMediaFactory()
 factory.set_launch('( videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=160,height=120,framerate=10/1 ! jpegenc ! rtpjpegpay name=pay0 pt=26 )')
 factory.set_shared(True)
+if tls:
+    role = 'anonymous, media.factory.access=(boolean)true, media.factory.construct=(boolean)true'
+    factory.add_role_from_structure(Gst.Structure.from_string(role)[0])
 server.get_mount_points().add_factory('/test', factory)
 server.attach(None)
 print('ready', flush=True)
 GLib.MainLoop().run()
 `;
 
-/** Starts the GStreamer RTSP server on `port` and resolves once it accepts connections. */
-export async function startGstRtspServer(port: number): Promise<TestProcess> {
-  const server = startProcess('/usr/bin/python3', ['-c', GST_RTSP_SERVER, String(port)]);
+/**
+ * Starts the GStreamer RTSP server on `port` and resolves once it accepts connections. With `tls`
+ * it serves `rtsps://` instead.
+ */
+export async function startGstRtspServer(port: number, tls?: TlsFiles): Promise<TestProcess> {
+  const tlsArgs = tls ? [tls.certPath, tls.keyPath] : [];
+  const server = startProcess('/usr/bin/python3', ['-c', GST_RTSP_SERVER, String(port), ...tlsArgs]);
   try {
     await waitForPort(port);
   } catch (error) {
@@ -229,10 +245,12 @@ export async function makeJpegFrames(dir: TempMediaDir, name: string, lavfi: str
   return Promise.all(files.map((file) => readFile(join(dir.path, file))));
 }
 
-/** A PEM private key and a self-signed certificate for 127.0.0.1. */
+/** A PEM private key and a self-signed certificate for 127.0.0.1, as bytes and as files. */
 export interface TlsFiles {
   readonly key: Buffer;
   readonly cert: Buffer;
+  readonly keyPath: string;
+  readonly certPath: string;
 }
 
 /** Makes a key and a self-signed certificate for 127.0.0.1 in `dir` with the openssl command. */
@@ -243,7 +261,7 @@ export async function makeSelfSignedCertificate(dir: TempMediaDir): Promise<TlsF
     'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
     '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
   ], { stdio: 'ignore', timeout: 30_000 });
-  return { key: await readFile(key), cert: await readFile(cert) };
+  return { key: await readFile(key), cert: await readFile(cert), keyPath: key, certPath: cert };
 }
 
 /** An MJPEG-over-HTTP server (`multipart/x-mixed-replace`) on 127.0.0.1. */
