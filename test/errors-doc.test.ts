@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 const source = readFileSync(new URL('../src/errors.ts', import.meta.url), 'utf8');
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 
-/** The members of the `ErrorCode` union, read from its declaration. */
+/** Returns the members of the `ErrorCode` union, read from its declaration. */
 function declaredCodes(): string[] {
   const declaration = /export type ErrorCode =([^;]*);/.exec(source)?.[1] ?? '';
   return [...declaration.matchAll(/'([A-Z_]+)'/g)].map((match) => match[1]!);

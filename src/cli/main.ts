@@ -248,8 +248,10 @@ function reportFailure(error: unknown): number {
   if (error instanceof UsageError) return usageFailure(error.message);
   if (isFramewiseError(error, 'INVALID_ARGUMENT')) {
     // Name the command-line option, not the library argument behind it.
-    const option = OPTION_OF_ARGUMENT[String(error.context.argument)];
-    return usageFailure(option === undefined ? error.message : error.message.replace(`Invalid ${String(error.context.argument)}:`, `Invalid ${option}:`));
+    const argument = String(error.context.argument);
+    const option = OPTION_OF_ARGUMENT[argument];
+    if (option === undefined) return usageFailure(error.message);
+    return usageFailure(error.message.replace(`Invalid ${argument}:`, `Invalid ${option}:`));
   }
   const code = isFramewiseError(error) ? ` [${error.code}]` : '';
   process.stderr.write(`framewise: ${error instanceof Error ? error.message : String(error)}${code}\n`);

@@ -113,7 +113,7 @@ const MAX_ERROR_CHARS = 2000;
  *   URL protocol or an invalid option; `INPUT_NOT_FOUND` when the file does not exist;
  *   `FFMPEG_NOT_FOUND` when ffprobe cannot be run; `INVALID_INPUT` when the path is not a readable
  *   file or ffprobe cannot read it, for example a damaged or truncated file (the message quotes
- *   ffprobe), or a URL whose server cannot be reached or answers with an HTTP error
+ *   ffprobe), or a URL whose server cannot be reached or responds with an HTTP error
  *   (`context.network: true`); `NO_VIDEO_STREAM` when the input has no video stream; `ABORTED`
  *   when `signal` aborts.
  * @see fromVideoFile
