@@ -1,7 +1,7 @@
 /**
- * fromStream over RTMP, HLS and MPEG-TS over HTTP, against servers the tests start on 127.0.0.1:
- * ffmpeg listening as an RTMP server, ffmpeg writing a live HLS playlist that a small HTTP server
- * serves, and an HTTP server streaming what an ffmpeg encoder writes.
+ * fromStream over RTMP, HLS, MPEG-TS over HTTP and MJPEG over HTTPS, against servers the tests
+ * start on 127.0.0.1. ffmpeg itself listens as the RTMP server and writes the HLS playlist and
+ * the MPEG-TS stream, which small HTTP servers in the tests serve.
  */
 import { readFileSync } from 'node:fs';
 import { lastValueFrom, Subscription, take, toArray } from 'rxjs';
@@ -149,7 +149,7 @@ describe.skipIf(!hasCommand('openssl'))('fromStream over HTTPS (needs the openss
     servers.push(server);
     const url = server.url.replace('https://', 'https://viewer:p%40ss%20w0rd@');
 
-    // ffmpeg does not verify TLS certificates unless told to, so the self-signed one is accepted.
+    // ffmpeg skips TLS certificate checks by default (tls_verify=0), so the self-signed one is accepted.
     const source = fromStream(url);
     const frames = await lastValueFrom(source.pipe(take(8), toArray()));
 

@@ -167,7 +167,7 @@ describe.skipIf(!hasGstRtspServer())('fromStream over RTSP/TCP (GStreamer RTSP s
       const port = await freePort();
       started.push(await startGstRtspServer(port, tls));
 
-      // ffmpeg does not verify TLS certificates unless told to, so the self-signed one is accepted.
+      // ffmpeg skips TLS certificate checks by default (tls_verify=0), so the self-signed one is accepted.
       const frames = await lastValueFrom(fromStream(`rtsps://127.0.0.1:${port}/test`).pipe(take(8), toArray()));
 
       expect(frames.map((frame) => `${frame.width}x${frame.height}`)).toEqual(Array(8).fill('160x120'));
