@@ -1,7 +1,7 @@
 /**
- * fromStream over RTMP, HLS, MPEG-TS over HTTP and MJPEG over HTTPS, against servers the tests
- * start on 127.0.0.1. ffmpeg itself listens as the RTMP server and writes the HLS playlist and
- * the MPEG-TS stream, which small HTTP servers in the tests serve.
+ * fromStream over RTMP, RTMPS, HLS, MPEG-TS over HTTP and MJPEG over HTTPS, against servers the
+ * tests start on 127.0.0.1. ffmpeg itself listens as the RTMP server and writes the HLS playlist
+ * and the MPEG-TS stream, which small HTTP servers in the tests serve.
  */
 import { readFileSync } from 'node:fs';
 import { lastValueFrom, Subscription, take, toArray } from 'rxjs';
@@ -21,16 +21,18 @@ import {
   startMjpegServer,
   startMpegTsServer,
   startRtmpServer,
+  startTlsForwarder,
   waitForListening,
   type FolderServer,
   type MjpegServer,
   type MpegTsServer,
   type TestProcess,
+  type TlsForwarder,
 } from './helpers/live-servers.js';
 import { createTempMediaDir, waitForNoChildren, type TempMediaDir } from './helpers/media.js';
 
 const started: TestProcess[] = [];
-const servers: (FolderServer | MjpegServer | MpegTsServer)[] = [];
+const servers: (FolderServer | MjpegServer | MpegTsServer | TlsForwarder)[] = [];
 const dirs: TempMediaDir[] = [];
 
 afterEach(async () => {
@@ -97,6 +99,26 @@ describe('fromStream over RTMP (ffmpeg listening as the server)', () => {
     await waitForNoChildren(runningChildPids);
     expect(source.state.status).toBe('ended');
   }, 90_000);
+});
+
+describe.skipIf(!hasCommand('openssl'))('fromStream over RTMPS (needs the openssl command)', () => {
+  it('reads RTMP inside TLS', async () => {
+    const dir = await createTempMediaDir('framewise-live-rtmps-');
+    dirs.push(dir);
+    const tls = await makeSelfSignedCertificate(dir);
+    const port = await freePort();
+    started.push(startRtmpServer(port, 30));
+    await waitForListening(port);
+    // ffmpeg cannot listen on rtmps://, so a TLS endpoint in the test forwards to the RTMP server.
+    const forwarder = await startTlsForwarder(port, tls);
+    servers.push(forwarder);
+
+    const frames = await lastValueFrom(fromStream(`rtmps://127.0.0.1:${forwarder.port}/live/cam`).pipe(take(10), toArray()));
+
+    expectLiveFrames(frames, 160, 120);
+    expect(frames[0]!.sourceId).toBe(`rtmps://127.0.0.1:${forwarder.port}/live/cam`);
+    await waitForNoChildren(runningChildPids);
+  }, 60_000);
 });
 
 describe('fromStream over HLS (a live playlist served over HTTP)', () => {

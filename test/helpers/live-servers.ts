@@ -7,6 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTlsServer } from 'node:tls';
 import { createServer as createNetServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TempMediaDir } from './media.js';
@@ -487,4 +488,44 @@ export async function startMpegTsServer(): Promise<MpegTsServer> {
       await Promise.all([...encoders].map((encoder) => encoder.kill()));
     },
   };
+}
+
+/** A TLS endpoint on 127.0.0.1 that forwards each connection to a plain TCP port. */
+export interface TlsForwarder {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a {@link TlsForwarder} in front of `targetPort`, for protocols whose test server cannot
+ * speak TLS itself (ffmpeg cannot listen on `rtmps://`).
+ */
+export function startTlsForwarder(targetPort: number, tls: TlsFiles): Promise<TlsForwarder> {
+  const sockets = new Set<Socket>();
+  const server = createTlsServer({ key: tls.key, cert: tls.cert }, (client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({
+        port: typeof address === 'object' && address !== null ? address.port : 0,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
 }
