@@ -133,36 +133,56 @@ export function prepareInput(image: RgbImage, modelWidth: number, modelHeight: n
   const lookup = buildValueLookup(spec);
   fillPadding(data, spec, planeSize, lookup);
 
-  // For tensor channel c, the source byte offset within a pixel.
-  const sourceChannel = spec.channelOrder === 'rgb' ? [0, 1, 2] : [2, 1, 0];
-  const columns = interpolationTable(image.width, placement.newWidth);
-  const rows = interpolationTable(image.height, placement.newHeight);
+  const bgr = spec.channelOrder === 'bgr';
+  const [lookup0, lookup1, lookup2] = lookup as [Float32Array, Float32Array, Float32Array];
+  const columns = interpolationTable(image.width, placement.newWidth, 3);
+  const rows = interpolationTable(image.height, placement.newHeight, image.width * 3);
   const pixels = image.data;
-  const rowBytes = image.width * 3;
-  const resized = new Float64Array(3);
+  // Distance in the tensor between two channels of one pixel, and between two neighbouring pixels.
+  const channelStride = planar ? planeSize : 1;
+  const pixelStride = planar ? 1 : 3;
+
+  // Bilinear blending in two passes: each source row that an output row needs is blended along x
+  // once, into one of two buffers, and reused by the next output row that needs it. The
+  // expressions and their order are those of a direct bilinear blend, so every value is the same.
+  const width = placement.newWidth;
+  const blended = [new Float64Array(width * 3), new Float64Array(width * 3)] as const;
+  const blendedRow = [-1, -1];
+  const blendRow = (rowOffset: number, keep: number): Float64Array => {
+    if (blendedRow[0] === rowOffset) return blended[0];
+    if (blendedRow[1] === rowOffset) return blended[1];
+    const slot = blendedRow[0] === keep ? 1 : 0;
+    const target = blended[slot];
+    for (let x = 0, i = 0; x < width; x += 1, i += 3) {
+      const left = rowOffset + (columns.first[x] as number);
+      const right = rowOffset + (columns.second[x] as number);
+      const fx = columns.weight[x] as number;
+      const gx = 1 - fx;
+      target[i] = (pixels[left] as number) * gx + (pixels[right] as number) * fx;
+      target[i + 1] = (pixels[left + 1] as number) * gx + (pixels[right + 1] as number) * fx;
+      target[i + 2] = (pixels[left + 2] as number) * gx + (pixels[right + 2] as number) * fx;
+    }
+    blendedRow[slot] = rowOffset;
+    return target;
+  };
 
   for (let y = 0; y < placement.newHeight; y += 1) {
-    const top = (rows.first[y] as number) * rowBytes;
-    const bottom = (rows.second[y] as number) * rowBytes;
+    const top = rows.first[y] as number;
+    const bottom = rows.second[y] as number;
+    const upper = blendRow(top, bottom);
+    const lower = blendRow(bottom, top);
     const fy = rows.weight[y] as number;
-    const outY = y + placement.padY;
+    const gy = 1 - fy;
+    let out = ((y + placement.padY) * targetWidth + placement.padX) * pixelStride;
 
-    for (let x = 0; x < placement.newWidth; x += 1) {
-      const left = (columns.first[x] as number) * 3;
-      const right = (columns.second[x] as number) * 3;
-      const fx = columns.weight[x] as number;
-      for (let c = 0; c < 3; c += 1) {
-        const upper = (pixels[top + left + c] as number) * (1 - fx) + (pixels[top + right + c] as number) * fx;
-        const lower = (pixels[bottom + left + c] as number) * (1 - fx) + (pixels[bottom + right + c] as number) * fx;
-        resized[c] = Math.round(upper * (1 - fy) + lower * fy);
-      }
-
-      const outX = x + placement.padX;
-      for (let c = 0; c < 3; c += 1) {
-        const value = (lookup[c] as Float32Array)[resized[sourceChannel[c] as number] as number] as number;
-        const index = planar ? c * planeSize + outY * targetWidth + outX : (outY * targetWidth + outX) * 3 + c;
-        data[index] = value;
-      }
+    for (let i = 0; i < width * 3; i += 3) {
+      const r = Math.round((upper[i] as number) * gy + (lower[i] as number) * fy);
+      const g = Math.round((upper[i + 1] as number) * gy + (lower[i + 1] as number) * fy);
+      const b = Math.round((upper[i + 2] as number) * gy + (lower[i + 2] as number) * fy);
+      data[out] = lookup0[bgr ? b : r] as number;
+      data[out + channelStride] = lookup1[g] as number;
+      data[out + 2 * channelStride] = lookup2[bgr ? r : b] as number;
+      out += pixelStride;
     }
   }
 
@@ -203,8 +223,9 @@ function fillPadding(data: Float32Array | Uint8Array, spec: InputPreprocessing, 
 /**
  * For each output coordinate, the two source coordinates to blend and the weight of the second,
  * with pixel centres aligned: `source = (out + 0.5) * sourceSize / outSize - 0.5`, clamped at the edges.
+ * The coordinates come multiplied by `stride`, the bytes per source step along that axis.
  */
-function interpolationTable(sourceSize: number, outSize: number): { first: Int32Array; second: Int32Array; weight: Float64Array } {
+function interpolationTable(sourceSize: number, outSize: number, stride: number): { first: Int32Array; second: Int32Array; weight: Float64Array } {
   const first = new Int32Array(outSize);
   const second = new Int32Array(outSize);
   const weight = new Float64Array(outSize);
@@ -222,8 +243,8 @@ function interpolationTable(sourceSize: number, outSize: number): { first: Int32
       index = sourceSize - 1;
       fraction = 0;
     }
-    first[out] = index;
-    second[out] = Math.min(index + 1, sourceSize - 1);
+    first[out] = index * stride;
+    second[out] = Math.min(index + 1, sourceSize - 1) * stride;
     weight[out] = fraction;
   }
   return { first, second, weight };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clipBox, computeLetterbox, toModelBox, toSourceBox } from '../models/letterbox.js';
 import { prepareInput, ULTRALYTICS_PREPROCESSING, type InputPreprocessing } from '../models/preprocess.js';
-import type { BoxXYXY } from '../src/types.js';
+import type { BoxXYXY, RgbImage } from '../src/types.js';
 
 describe('computeLetterbox', () => {
   it.each([
@@ -130,5 +130,77 @@ describe('prepareInput', () => {
     expect(input.placement.scaleX).toBe(0.5);
     expect(input.placement.scaleY).toBe(2);
     expect(Array.from(input.data.subarray(0, 16)).every((v) => Math.abs(v - 1 / 255) < 1e-6)).toBe(true);
+  });
+});
+
+/**
+ * Resizes like OpenCV's `INTER_LINEAR` on 8-bit images, one output value at a time and with no
+ * shortcut: the reference that prepareInput's faster loop must match value for value.
+ */
+function referenceResize(source: RgbImage, outWidth: number, outHeight: number): Uint8Array {
+  const sample = (size: number, outSize: number, out: number): [number, number, number] => {
+    const position = (out + 0.5) * (size / outSize) - 0.5;
+    if (position <= 0) return [0, 0, 0];
+    if (position >= size - 1) return [size - 1, size - 1, 0];
+    const first = Math.floor(position);
+    return [first, first + 1, position - first];
+  };
+  const result = new Uint8Array(outWidth * outHeight * 3);
+  for (let y = 0; y < outHeight; y += 1) {
+    const [top, bottom, fy] = sample(source.height, outHeight, y);
+    for (let x = 0; x < outWidth; x += 1) {
+      const [left, right, fx] = sample(source.width, outWidth, x);
+      for (let c = 0; c < 3; c += 1) {
+        const at = (row: number, column: number): number => source.data[(row * source.width + column) * 3 + c] as number;
+        const upper = at(top, left) * (1 - fx) + at(top, right) * fx;
+        const lower = at(bottom, left) * (1 - fx) + at(bottom, right) * fx;
+        result[(y * outWidth + x) * 3 + c] = Math.round(upper * (1 - fy) + lower * fy);
+      }
+    }
+  }
+  return result;
+}
+
+describe('prepareInput against a plain bilinear resize', () => {
+  // A fixed pseudo-random image, so that every rounding case of the blend is exercised.
+  let state = 7;
+  const noise = image(37, 23, () => {
+    const next = (): number => {
+      state = (state * 1103515245 + 12345) >>> 0;
+      return state >>> 24;
+    };
+    return [next(), next(), next()];
+  });
+
+  it.each([
+    ['letterbox downscale', 24, 24, 'letterbox'],
+    ['letterbox upscale', 96, 64, 'letterbox'],
+    ['stretch to odd sizes', 17, 41, 'stretch'],
+  ] as const)('matches it value for value: %s', (_name, width, height, resize) => {
+    const spec: InputPreprocessing = { ...ULTRALYTICS_PREPROCESSING, resize, layout: 'nhwc', dtype: 'uint8' };
+    const input = prepareInput(noise, width, height, spec);
+    const { newWidth, newHeight, padX, padY } = input.placement;
+    const expected = referenceResize(noise, newWidth, newHeight);
+
+    const mismatches: string[] = [];
+    for (let y = 0; y < newHeight; y += 1) {
+      for (let x = 0; x < newWidth * 3; x += 1) {
+        const got = input.data[((y + padY) * width + padX) * 3 + x];
+        const want = expected[y * newWidth * 3 + x];
+        if (got !== want) mismatches.push(`(${Math.floor(x / 3)}, ${y}) channel ${x % 3}: ${got} != ${want}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('writes the same values as planes, in BGR order', () => {
+    const interleaved = prepareInput(noise, 40, 40, { ...ULTRALYTICS_PREPROCESSING, layout: 'nhwc', dtype: 'uint8' });
+    const planar = prepareInput(noise, 40, 40, { ...ULTRALYTICS_PREPROCESSING, layout: 'nchw', dtype: 'uint8', channelOrder: 'bgr' });
+
+    let differences = 0;
+    for (let pixel = 0; pixel < 40 * 40; pixel += 1) {
+      for (let c = 0; c < 3; c += 1) if (planar.data[(2 - c) * 1600 + pixel] !== interleaved.data[pixel * 3 + c]) differences += 1;
+    }
+    expect(differences).toBe(0);
   });
 });
