@@ -1,10 +1,10 @@
 import type { Subscription } from 'rxjs';
 import { holdFrame } from '../backpressure.js';
 import { FramewiseError, invalidArgument, isFramewiseError } from '../errors.js';
-import { ensureBinary, resolveFfmpegPaths, type FfmpegPaths } from '../ffmpeg/binaries.js';
+import { resolveFfmpegPaths, type FfmpegPaths } from '../ffmpeg/binaries.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { fromCapture, type CaptureLike } from './capture.js';
-import { openFfmpegLiveInput } from './live-ffmpeg.js';
+import { createFfmpegLiveSource } from './live-ffmpeg.js';
 import { resolveLiveQueueOptions, type LiveQueueOptions } from './live-queue.js';
 import {
   checkTimeoutMs,
@@ -135,20 +135,10 @@ function fromCameraDevice(
     ...inputOptions,
     '-i', input,
   ];
-  return createLiveSource({
-    sourceId,
-    description,
-    queue,
-    reconnect,
-    stallTimeoutMs,
-    connectTimeoutMs,
-    logger,
-    prepare: async () => {
-      await ensureBinary(ffmpeg);
-    },
-    open: (handlers) =>
-      openFfmpegLiveInput({ ffmpegPath: ffmpeg, inputArgs, sourceId, description, redact: (text) => text, logger }, handlers),
-  });
+  return createFfmpegLiveSource(
+    { ffmpegPath: ffmpeg, inputArgs, sourceId, description, redact: (text) => text, logger },
+    { queue, reconnect, stallTimeoutMs, connectTimeoutMs },
+  );
 }
 
 /** ffmpeg's camera input on this platform. */

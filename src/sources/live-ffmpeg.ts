@@ -8,11 +8,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { FramewiseError } from '../errors.js';
+import { ensureBinary } from '../ffmpeg/binaries.js';
 import { spawnTracked, terminate } from '../ffmpeg/process.js';
 import type { Logger } from '../logger.js';
 import { classifyStderrLine, LineSplitter } from './frame-reader.js';
 import type { LiveImage } from './live-queue.js';
-import type { LiveInput, LiveInputHandlers } from './live-source.js';
+import { createLiveSource, type LiveInput, type LiveInputHandlers, type LiveSource, type LiveSourceConfig } from './live-source.js';
 
 /** Input of the ffmpeg process, with the means to name it without leaking credentials. */
 export interface FfmpegLiveInputSpec {
@@ -44,6 +45,26 @@ const NOISE_LINE = /^\s|^(?:Input|Output) #\d|^Stream mapping:|^Press \[q\]|depr
 
 /** ffmpeg's reports of rejected credentials (RTSP `DESCRIBE`, HTTP). Retrying cannot fix them. */
 const CREDENTIALS_REJECTED = /\b401 Unauthorized\b|\b403 Forbidden\b|authorization failed/i;
+
+/** Settings of a live source that {@link createFfmpegLiveSource} does not take from the input spec. */
+export type FfmpegLiveSourceSettings = Pick<LiveSourceConfig, 'queue' | 'reconnect' | 'stallTimeoutMs' | 'connectTimeoutMs'>;
+
+/**
+ * Creates a live source that reads `spec` with one ffmpeg process per connection, after checking
+ * once per session that ffmpeg runs.
+ */
+export function createFfmpegLiveSource(spec: FfmpegLiveInputSpec, settings: FfmpegLiveSourceSettings): LiveSource {
+  return createLiveSource({
+    ...settings,
+    sourceId: spec.sourceId,
+    description: spec.description,
+    logger: spec.logger,
+    prepare: async () => {
+      await ensureBinary(spec.ffmpegPath);
+    },
+    open: (handlers) => openFfmpegLiveInput(spec, handlers),
+  });
+}
 
 /**
  * Starts ffmpeg on `spec` and reports its frames and its end through `handlers`.

@@ -1,10 +1,10 @@
 import { invalidArgument } from '../errors.js';
-import { ensureBinary, resolveFfmpegPaths, type FfmpegPaths } from '../ffmpeg/binaries.js';
+import { resolveFfmpegPaths, type FfmpegPaths } from '../ffmpeg/binaries.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { createUrlRedactor, maskUrlCredentials } from '../secrets.js';
-import { openFfmpegLiveInput } from './live-ffmpeg.js';
+import { createFfmpegLiveSource } from './live-ffmpeg.js';
 import { resolveLiveQueueOptions, type LiveQueueOptions } from './live-queue.js';
-import { checkTimeoutMs, createLiveSource, resolveReconnectOptions, type LiveSource, type ReconnectOptions } from './live-source.js';
+import { checkTimeoutMs, resolveReconnectOptions, type LiveSource, type ReconnectOptions } from './live-source.js';
 
 /** RTSP transport of the media packets. */
 export type RtspTransport = 'tcp' | 'udp';
@@ -126,20 +126,10 @@ export function fromStream(url: string | URL, options: StreamOptions = {}): Live
   const socketTimeoutUs = String((Math.max(stallTimeoutMs, connectTimeoutMs) + FFMPEG_TIMEOUT_MARGIN_MS) * 1000);
   const inputArgs = [...protocolOptions(parsed, transport, socketTimeoutUs), ...inputOptions, '-i', parsed.href];
 
-  return createLiveSource({
-    sourceId,
-    description,
-    queue,
-    reconnect,
-    stallTimeoutMs,
-    connectTimeoutMs,
-    logger,
-    prepare: async () => {
-      await ensureBinary(ffmpeg);
-    },
-    open: (handlers) =>
-      openFfmpegLiveInput({ ffmpegPath: ffmpeg, inputArgs, sourceId, description, redact: redactor.redact, logger }, handlers),
-  });
+  return createFfmpegLiveSource(
+    { ffmpegPath: ffmpeg, inputArgs, sourceId, description, redact: redactor.redact, logger },
+    { queue, reconnect, stallTimeoutMs, connectTimeoutMs },
+  );
 }
 
 /**
