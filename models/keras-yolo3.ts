@@ -5,7 +5,7 @@
  * Inputs: the image, float32 `[1, 3, H, W]` (416x416), RGB 0..1, letterboxed as keras-yolo3's
  * `letterbox_image` does: scaled size truncated, centred, padded with 128. And `image_shape`,
  * float32 `[1, 2]`: the **original** `[height, width]`, from which the graph maps the boxes back.
- * Outputs, told apart by type and shape rather than by name (the zoo files name them differently):
+ * Outputs, distinguished by type and shape rather than by name (the zoo files name them differently):
  * - boxes, float32 `[1, n, 4]`: `y1, x1, y2, x2` in original-image pixels, not clipped;
  * - scores, float32 `[1, nc, n]`: objectness × class probability per class and candidate;
  * - indices, int32 `[k, 3]` (yolov3-10/12) or `[1, k, 3]` (tiny): the `(batch, class, box)` triples
@@ -114,7 +114,7 @@ export const kerasYolo3Adapter: ModelAdapter<KerasYolo3Params> = {
   },
 };
 
-/** An int32 `[k, 3]` or `[1, k, 3]` output. */
+/** Returns true for an int32 `[k, 3]` or `[1, k, 3]` output (the selected indices). */
 function isIndicesOutput(output: TensorSignature): boolean {
   const rank = output.shape.length;
   return output.type === 'int32' && (rank === 2 || rank === 3) && fixedDim(output.shape[rank - 1]) === 3;

@@ -3,9 +3,9 @@ import { invalidArgument } from '../src/errors.js';
 import type { Frame } from '../src/types.js';
 
 /**
- * Property under which a frame carries its inference mark: `false` tells {@link detect} not to run
- * the model on the frame and to carry the latest detections forward to it; `true` or absent means
- * the model runs. A registered symbol, so copies of the package agree, and object spread copies it.
+ * Property under which a frame carries its inference mark. With `false`, {@link detect} skips the
+ * model on the frame and carries the latest detections forward to it. With `true` or no mark, the
+ * model runs. A registered symbol, so copies of the package agree, and object spread copies it.
  */
 export const INFERENCE_MARK: unique symbol = Symbol.for('framewise.inferenceMark') as never;
 

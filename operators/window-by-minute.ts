@@ -3,7 +3,7 @@ import type { DetectedFrame } from '../src/types.js';
 import { windowByTime, type WindowSummary } from './window-by-time.js';
 
 /**
- * Emits one {@link WindowSummary} per minute of media time (`timestampMs`): window `i` holds the
+ * Emits one {@link WindowSummary} per minute of media time (`timestampMs`): window `i` contains the
  * frames from `(i - 1) * 60 000` ms up to, not including, `i * 60 000` ms, with their detections,
  * per-frame counts per class and average count per class (sum ÷ frames in the minute).
  * The last minute is emitted on completion even when partial, and a minute without frames is

@@ -16,7 +16,7 @@ export const CALLBACK_FAILED: ErrorCode = 'CALLBACK_FAILED';
 /** Callback names as the facade's options spell them, quoted in error messages. */
 export type CallbackName = 'perFrameFunction' | 'perSecondFunction' | 'perMinuteFunction' | 'videoCompleteFunction';
 
-/** What the callbacks stage is asked to do. */
+/** Settings of the callbacks stage: which callbacks run and what they receive. */
 export interface CallbackSettings {
   readonly perFrameFunction?: PerFrameFunction;
   readonly perSecondFunction?: PerWindowFunction;

@@ -257,8 +257,8 @@ export class VideoObjectDetection {
     const type = this.modelType;
     const isYolov3Type = type === 'yolov3' || type === 'tinyyolov3';
     if (isYolov3Type && options.family === undefined && detector.info.family === 'yolov5' && knownFamilies().includes('yolov3')) {
-      // Decoded [1, N, 85] rows look the same from YOLOv3 and YOLOv5; only the family option tells
-      // the runtime to letterbox with grey 128, as YOLOv3 was trained, instead of YOLOv5's 114.
+      // Decoded [1, N, 85] rows look the same from YOLOv3 and YOLOv5; only the family option makes
+      // the runtime letterbox with grey 128, as YOLOv3 was trained, instead of YOLOv5's 114.
       await detector.dispose();
       detector = await loadDetector(modelPath, { ...loadOptions, family: 'yolov3' });
     }

@@ -7,7 +7,7 @@ export const CACHE_DIR_ENV_VARIABLE = 'FRAMEWISE_CACHE_DIR';
 /**
  * Returns the folder where named models and sample media are stored: `cacheDir` when given, else
  * `$FRAMEWISE_CACHE_DIR`, else `$XDG_CACHE_HOME/framewise`, else `~/.cache/framewise`. Empty
- * variables count as unset, as the XDG base directory specification asks. The path is absolute.
+ * variables count as unset, as the XDG base directory specification requires. The path is absolute.
  *
  * @param env Environment to read, `process.env` by default.
  */

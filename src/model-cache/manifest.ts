@@ -30,7 +30,7 @@ export interface ManifestEntry {
   readonly description: string;
 }
 
-/** Where the ONNX Model Zoo serves its legacy files since July 2025. */
+/** Base URL of the ONNX Model Zoo's legacy files, served from Hugging Face since July 2025. */
 export const MODEL_ZOO_BASE_URL = 'https://huggingface.co/onnxmodelzoo/legacy_models/resolve/main';
 
 /** Environment variable naming a JSON file of extra manifest entries. */
@@ -142,7 +142,7 @@ export function cacheFileName(entry: ManifestEntry): string {
 
 /**
  * Builds the manifest in use: the built-in entries, plus the entries of the JSON file at
- * `manifestPath`, which replace built-in entries of the same name. The file holds an array of
+ * `manifestPath`, which replace built-in entries of the same name. The file contains an array of
  * objects with `name`, `path`, `sizeBytes` and `sha256`, and optionally `baseUrl` (default the
  * ONNX Model Zoo's), `kind` (default `model`), `family`, `labels` and `description`.
  *

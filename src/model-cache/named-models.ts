@@ -13,7 +13,7 @@ import { cacheFileName, entryUrl, findManifestEntry, loadManifest, MANIFEST_ENV_
 /** Environment variable that replaces the base URL of every manifest entry, for mirrors and tests. */
 export const BASE_URL_ENV_VARIABLE = 'FRAMEWISE_MODEL_BASE_URL';
 
-/** Where the cache is and where files come from. Every field falls back to an environment variable. */
+/** Cache folder and download source. Every field falls back to an environment variable. */
 export interface ModelCacheOptions {
   /** Cache folder. Default: `$FRAMEWISE_CACHE_DIR`, `$XDG_CACHE_HOME/framewise` or `~/.cache/framewise`. */
   readonly cacheDir?: string;

@@ -25,7 +25,7 @@ export interface BgrImage {
   readonly data: Uint8Array;
 }
 
-/** What one `read()` of a capture returns; `null`, `undefined` or an empty image means the stream ended. */
+/** Result of one `read()` of a capture. `null`, `undefined` or an empty image means the stream ended. */
 export type CaptureImage = MatLike | BgrImage | null | undefined;
 
 /**

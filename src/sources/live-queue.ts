@@ -4,7 +4,7 @@ import type { Frame } from '../types.js';
 import type { MutableSourceCounters } from './source-state.js';
 
 /**
- * What a live source does with a frame that arrives while its queue is full:
+ * Policy for a frame that arrives at a live source while its queue is full:
  *
  * - `drop-oldest`: drop the oldest frame still waiting in the source, so consumers always get the
  *   newest frame next. The source hands at most `maxQueuedFrames - 1` frames downstream at once

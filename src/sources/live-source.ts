@@ -39,7 +39,7 @@ export interface ReconnectOptions {
   /** Delay before the first attempt after a loss, in milliseconds. Default 500. */
   readonly initialDelayMs?: number;
   /**
-   * Longest delay between two attempts, in milliseconds. Default 30 000. Raising it spares a
+   * Maximum delay between two attempts, in milliseconds. Default 30 000. Raising it spares a
    * server that is down for long; lowering it resumes sooner once the server is back.
    */
   readonly maxDelayMs?: number;

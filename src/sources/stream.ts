@@ -102,7 +102,7 @@ const FFMPEG_TIMEOUT_MARGIN_MS = 5000;
  * @throws {FramewiseError} `INVALID_ARGUMENT` at call time for a URL that cannot be parsed, an
  *   unsupported scheme, `transport: 'udp'` with `rtsps://`, or an invalid option. Errors after
  *   subscription: `FFMPEG_NOT_FOUND`; `INVALID_INPUT` when the server rejects the credentials;
- *   `SOURCE_FAILED` once reconnection gave up (`context.reason` tells why the last attempt failed).
+ *   `SOURCE_FAILED` once reconnection gave up (`context.reason` gives why the last attempt failed).
  * @see fromCamera
  * @see mergeSources
  */

@@ -49,7 +49,7 @@ export interface VideoFileOptions extends FfmpegPaths {
 }
 
 /**
- * Most frames in the default of {@link VideoFileOptions.maxQueuedFrames}, reached by frames of up
+ * Maximum of the default {@link VideoFileOptions.maxQueuedFrames}, reached by frames of up
  * to 4 MiB (1280x720 and smaller). Sixteen frames let a 2-worker detector under `sampleEvery(5)`
  * have a frame running and the next one waiting in each worker. On a 2-core machine, 4 frames left
  * one of the two workers idle and `sampleEvery(5)` ran at about 2.5 to 3 times the every-frame speed;
@@ -60,7 +60,7 @@ export const DEFAULT_MAX_QUEUED_FRAMES = 16;
 /** Memory the default queue bound may take: frames of this many bytes in total, at least 4 of them. */
 export const DEFAULT_MAX_QUEUED_BYTES = 64 * 2 ** 20;
 
-/** Fewest frames of the default queue bound, however large the frames. */
+/** Minimum of the default queue bound, however large the frames. */
 const MIN_DEFAULT_QUEUED_FRAMES = 4;
 
 /**

@@ -2,17 +2,17 @@ import { TestScheduler } from 'rxjs/testing';
 import { expect } from 'vitest';
 import type { DetectedFrame, Detection } from '../../src/types.js';
 
-/** A TestScheduler whose assertions go through vitest's deep equality. */
+/** Creates a TestScheduler whose assertions use vitest's deep equality. */
 export function createScheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 }
 
-/** A detection of class `name` with a fixed box; the class id is not used by the analysis operators. */
+/** Creates a detection of class `name` with a fixed box. The analysis operators ignore its class id. */
 export function detection(name: string, score = 0.9): Detection {
   return { classId: 0, name, score, box: [1.7, 2.2, 30.9, 40.5] };
 }
 
-/** A 2x2 detected frame at `timestampMs` with one detection per name in `names`. */
+/** Creates a 2x2 detected frame at `timestampMs` with one detection per name in `names`. */
 export function detectedFrame(index: number, timestampMs: number, names: readonly string[] = []): DetectedFrame {
   return {
     sourceId: 'test',

@@ -1,6 +1,6 @@
 /**
  * A small HTTP server on 127.0.0.1 for download tests. It serves byte buffers by path, honours
- * `Range: bytes=N-` requests, records every request, and can be told to cut the connection after a
+ * `Range: bytes=N-` requests, records every request, and can be set to cut the connection after a
  * number of bytes.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -1,6 +1,6 @@
 /**
  * A stand-in inference worker that keeps every job until the test releases it, like a device that
- * finishes a batch only when told. Besides the pool's protocol it takes two control messages:
+ * finishes a batch only on request. Besides the pool's protocol it takes two control messages:
  * `{ type: 'count' }` replies `{ type: 'held', jobIds }` with the ids of the jobs it holds, oldest
  * first; `{ type: 'finish', count }` answers the oldest `count` jobs with no detections, as one
  * batch, and then replies `{ type: 'held', jobIds }`.
