@@ -82,8 +82,8 @@ export const BUILTIN_MANIFEST: readonly ManifestEntry[] = Object.freeze([
     labels: 'coco80',
     description: 'RetinaNet ResNet101-FPN (NVIDIA retinanet-examples), 640x480, raw heads',
   },
-  // NOTE: this file's inputs and outputs were not inspected (no network where this was written);
-  // the torchvision family expects boxes [N, 4], scores [N] and int64 labels [N].
+  // NOTE: this file's inputs and outputs are assumed, not inspected, because it could not be
+  // downloaded. The torchvision family expects boxes [N, 4], scores [N] and int64 labels [N].
   {
     name: 'retinanet-torchvision',
     kind: 'model',
